@@ -1,0 +1,1 @@
+//! Bit-sliced index algorithms (being written).
