@@ -212,7 +212,10 @@ mod tests {
 
     #[test]
     fn numeric_precision_bounds_scaled_integer() {
-        let t = ColumnType::Numeric { precision: 5, scale: 2 };
+        let t = ColumnType::Numeric {
+            precision: 5,
+            scale: 2,
+        };
         assert!(t.admits(&Value::Int(99_999)));
         assert!(!t.admits(&Value::Int(100_000)));
         assert!(t.admits(&Value::Int(-99_999)));

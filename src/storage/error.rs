@@ -127,6 +127,15 @@ pub enum StorageError {
         /// The key.
         key: String,
     },
+    /// A row of a bulk load was rejected; nothing of the load was applied.
+    #[error("row {row}: {source}")]
+    BadRow {
+        /// 1-based row number in the load's input.
+        row: u64,
+        /// Why the row was rejected.
+        #[source]
+        source: Box<StorageError>,
+    },
     /// A limit on schema size was reached.
     #[error("limit exceeded: {0}")]
     LimitExceeded(String),
@@ -149,7 +158,11 @@ impl StorageError {
     }
 
     /// A corruption error.
-    pub fn corruption(file: impl Into<PathBuf>, offset: u64, what: impl Into<String>) -> StorageError {
+    pub fn corruption(
+        file: impl Into<PathBuf>,
+        offset: u64,
+        what: impl Into<String>,
+    ) -> StorageError {
         StorageError::Corruption {
             file: file.into(),
             offset,

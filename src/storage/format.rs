@@ -79,12 +79,18 @@ pub fn segment_file_name(n: u64) -> String {
 
 /// Parses a file name produced by [`wal_file_name`].
 pub fn parse_wal_file_name(name: &str) -> Option<u64> {
-    name.strip_prefix("wal-")?.strip_suffix(".log")?.parse().ok()
+    name.strip_prefix("wal-")?
+        .strip_suffix(".log")?
+        .parse()
+        .ok()
 }
 
 /// Parses a file name produced by [`segment_file_name`].
 pub fn parse_segment_file_name(name: &str) -> Option<u64> {
-    name.strip_prefix("seg-")?.strip_suffix(".seg")?.parse().ok()
+    name.strip_prefix("seg-")?
+        .strip_suffix(".seg")?
+        .parse()
+        .ok()
 }
 
 /// Reads a little-endian `u32` at `offset`; `None` if out of bounds.

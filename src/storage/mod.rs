@@ -5,16 +5,33 @@
 //! in [`format`]. Nothing here knows about SQL.
 
 pub mod backend;
+mod bulk;
 pub mod delta;
 pub mod error;
+mod flush;
 pub mod format;
+mod manifest;
+mod memtable;
+pub mod merge;
 mod mmap;
+mod record;
+mod schema;
 pub mod segment;
+mod snapshot;
+mod store;
+mod version;
 pub mod wal;
+mod write;
 
 pub use backend::{Backend, FaultyBackend, FileBytes, FsBackend, WritableFile};
+pub use bulk::LoadSummary;
 pub use delta::{BitmapRole, ColumnBody, ColumnDelta, ColumnId, KeyBlock, TableDelta, TableId};
 pub use error::{Result, StorageError};
+pub use merge::MergePolicy;
+pub use schema::{ColumnSchema, TableSchema};
+pub use snapshot::{ColumnRead, NumericShard, Snapshot, TableSnapshot};
+pub use store::{Options, Store};
+pub use write::{UpsertMode, WriteBatch, WriteOp, WriteSummary};
 
 /// Limits on what the storage layer accepts, each with its reason.
 pub mod limits {

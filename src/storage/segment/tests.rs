@@ -1,0 +1,637 @@
+//! Segment file tests: round trips, lookups, corruption, and a timing probe.
+
+use super::*;
+use crate::index::{Key, TagKind};
+use crate::storage::format::{FORMAT_VERSION, SEGMENT_FOOTER_LEN, SEGMENT_VERSION_OFFSET};
+use crate::storage::{
+    Backend, BitmapRole, ColumnBody, ColumnDelta, FsBackend, KeyBlock, StorageError, TableDelta,
+};
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+const S1: u32 = 1 << 20;
+const S2: u32 = 1 << 21;
+
+fn bm(rows: impl IntoIterator<Item = u32>) -> Arc<RoaringBitmap> {
+    Arc::new(rows.into_iter().collect())
+}
+
+fn values_body(multi: bool, values: &[(&str, Vec<u32>)]) -> ColumnBody {
+    ColumnBody::Values {
+        multi,
+        values: values
+            .iter()
+            .map(|(v, rows)| (Arc::from(*v), bm(rows.iter().copied())))
+            .collect(),
+    }
+}
+
+fn column(touched: &[u32], not_null: &[u32], body: ColumnBody) -> ColumnDelta {
+    ColumnDelta {
+        touched: bm(touched.iter().copied()),
+        not_null: bm(not_null.iter().copied()),
+        body,
+    }
+}
+
+/// A delta with one column of each kind, rows in three shards, a NULL-only
+/// touched row, deletions and BIGINT keys.
+fn sample_delta() -> (BTreeMap<u32, TagKind>, TableDelta) {
+    let rows = [1, 7, S1 + 3, S2 + 5];
+    let mut columns = BTreeMap::new();
+    columns.insert(
+        1,
+        column(
+            &rows,
+            &[1, 7, S1 + 3],
+            ColumnBody::Flag {
+                trues: bm([7, S1 + 3]),
+            },
+        ),
+    );
+    columns.insert(
+        2,
+        column(
+            &rows,
+            &[1, 7, S2 + 5],
+            values_body(
+                false,
+                &[("de", vec![1, S2 + 5]), ("fr", vec![7]), ("zz", vec![])],
+            ),
+        ),
+    );
+    columns.insert(
+        3,
+        column(
+            &rows,
+            &rows,
+            values_body(true, &[("a", vec![1, 7]), ("b", vec![7, S2 + 5])]),
+        ),
+    );
+    columns.insert(
+        4,
+        column(
+            &rows,
+            &[1, 7, S1 + 3],
+            ColumnBody::Numeric {
+                sign: bm([7]),
+                planes: vec![bm([1]), bm([]), bm([7, S1 + 3]), bm([])],
+            },
+        ),
+    );
+    columns.insert(
+        5,
+        column(&[9, S1 + 9], &[], ColumnBody::empty(TagKind::Flag)),
+    );
+    let kinds = [
+        (1, TagKind::Flag),
+        (2, TagKind::Categorical),
+        (3, TagKind::MultiValued),
+        (4, TagKind::Numeric),
+        (5, TagKind::Flag),
+    ]
+    .into_iter()
+    .collect();
+    let keys = KeyBlock {
+        first_row: 1,
+        keys: vec![Key::Int(50), Key::Int(-3), Key::Int(7)],
+    };
+    (
+        kinds,
+        TableDelta {
+            keys,
+            deleted: bm([2, S2 + 1]),
+            columns,
+        },
+    )
+}
+
+/// What `to_delta` returns for `delta`: empty values and trailing empty
+/// planes dropped, columns without a kind dropped.
+fn normalized(kinds: &BTreeMap<u32, TagKind>, delta: &TableDelta) -> TableDelta {
+    let mut out = delta.clone();
+    out.columns.retain(|id, _| kinds.contains_key(id));
+    for c in out.columns.values_mut() {
+        match &mut c.body {
+            ColumnBody::Values { values, .. } => values.retain(|_, b| !b.is_empty()),
+            ColumnBody::Numeric { planes, .. } => {
+                while planes.last().is_some_and(|p| p.is_empty()) {
+                    planes.pop();
+                }
+            }
+            ColumnBody::Flag { .. } => {}
+        }
+    }
+    out
+}
+
+fn write_and_open(
+    kinds: &BTreeMap<u32, TagKind>,
+    delta: &TableDelta,
+) -> (tempfile::TempDir, FsBackend, Segment) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let backend = FsBackend::new(dir.path()).expect("backend");
+    write_segment(&backend, "s.seg", 9, kinds, delta).expect("write");
+    let seg = Segment::open(&backend, "s.seg", Arc::new(BitmapCache::new(1 << 20))).expect("open");
+    (dir, backend, seg)
+}
+
+#[test]
+fn round_trip_of_every_kind_across_shards() {
+    let (kinds, delta) = sample_delta();
+    let (_dir, backend, seg) = write_and_open(&kinds, &delta);
+    assert!(
+        !backend.exists("s.seg.tmp").expect("exists"),
+        "temporary file renamed away"
+    );
+    assert_eq!(seg.table_id(), 9);
+    assert_eq!(seg.columns(), vec![1, 2, 3, 4, 5]);
+    assert_eq!(
+        seg.to_delta().expect("to_delta"),
+        normalized(&kinds, &delta)
+    );
+    assert_eq!(seg.shards(), vec![0, 1, 2]);
+    seg.verify().expect("verify");
+}
+
+#[test]
+fn per_shard_bitmaps_hold_only_their_shard() {
+    let (kinds, delta) = sample_delta();
+    let (_dir, _b, seg) = write_and_open(&kinds, &delta);
+    let s1 = seg
+        .bitmap(2, BitmapRole::Value(0), 0)
+        .expect("read")
+        .expect("present");
+    assert_eq!(s1.iter().collect::<Vec<_>>(), vec![1]);
+    let s2 = seg
+        .bitmap(2, BitmapRole::Value(0), 2)
+        .expect("read")
+        .expect("present");
+    assert_eq!(s2.iter().collect::<Vec<_>>(), vec![S2 + 5]);
+    assert!(
+        seg.bitmap(2, BitmapRole::Value(0), 1)
+            .expect("read")
+            .is_none()
+    );
+    assert_eq!(
+        seg.bitmap_all(1, BitmapRole::FlagTrue).expect("all"),
+        *bm([7, S1 + 3])
+    );
+    assert_eq!(seg.cardinality(2, BitmapRole::Value(0)), 2);
+    assert_eq!(seg.cardinality(1, BitmapRole::Touched), 4);
+}
+
+#[test]
+fn values_drop_empty_ones_and_planes_trim() {
+    let (kinds, delta) = sample_delta();
+    let (_dir, _b, seg) = write_and_open(&kinds, &delta);
+    let values: Vec<&str> = seg.values(2).iter().map(|v| &**v).collect();
+    assert_eq!(values, vec!["de", "fr"]);
+    assert_eq!(seg.value_ordinal(2, "fr"), Some(1));
+    assert_eq!(seg.value_ordinal(2, "zz"), None);
+    assert_eq!(seg.plane_count(4), 3);
+    assert_eq!(seg.column_kind(4), Some(TagKind::Numeric));
+    assert!(seg.values(4).is_empty());
+}
+
+#[test]
+fn null_only_touched_rows_survive() {
+    let (kinds, delta) = sample_delta();
+    let (_dir, _b, seg) = write_and_open(&kinds, &delta);
+    assert_eq!(
+        seg.bitmap_all(5, BitmapRole::Touched).expect("touched"),
+        *bm([9, S1 + 9])
+    );
+    assert_eq!(seg.cardinality(5, BitmapRole::NotNull), 0);
+    assert!(
+        seg.bitmap(1, BitmapRole::NotNull, 2)
+            .expect("read")
+            .is_none(),
+        "row S2+5 is NULL in column 1"
+    );
+}
+
+#[test]
+fn deleted_rows_are_stored_per_shard() {
+    let (kinds, delta) = sample_delta();
+    let (_dir, _b, seg) = write_and_open(&kinds, &delta);
+    assert_eq!(seg.deleted(0).expect("read").as_deref(), Some(&*bm([2])));
+    assert_eq!(
+        seg.deleted(2).expect("read").as_deref(),
+        Some(&*bm([S2 + 1]))
+    );
+    assert!(seg.deleted(1).expect("read").is_none());
+}
+
+#[test]
+fn bigint_keys_resolve_both_ways() {
+    let (kinds, delta) = sample_delta();
+    let (_dir, _b, seg) = write_and_open(&kinds, &delta);
+    assert_eq!(seg.key_rows(), (1, 4));
+    assert_eq!(seg.key(2).expect("key"), Some(Key::Int(-3)));
+    assert_eq!(seg.key(0).expect("key"), None);
+    assert_eq!(seg.key(4).expect("key"), None);
+    assert_eq!(seg.row_of(&Key::Int(7)).expect("row"), Some(3));
+    assert_eq!(seg.row_of(&Key::Int(8)).expect("row"), None);
+    assert_eq!(seg.row_of(&Key::Text("7".into())).expect("row"), None);
+}
+
+#[test]
+fn text_keys_resolve_both_ways() {
+    let keys: Vec<Key> = ["carol", "", "alice", "bob", "ünï"]
+        .iter()
+        .map(|k| Key::Text((*k).into()))
+        .collect();
+    let delta = TableDelta {
+        keys: KeyBlock {
+            first_row: S1 - 2,
+            keys: keys.clone(),
+        },
+        ..Default::default()
+    };
+    let (_dir, _b, seg) = write_and_open(&BTreeMap::new(), &delta);
+    for (row, key) in (S1 - 2..).zip(&keys) {
+        assert_eq!(seg.key(row).expect("key").as_ref(), Some(key));
+        assert_eq!(seg.row_of(key).expect("row"), Some(row));
+    }
+    assert_eq!(seg.row_of(&Key::Text("dave".into())).expect("row"), None);
+    assert_eq!(seg.row_of(&Key::Text("a".into())).expect("row"), None);
+    assert_eq!(seg.row_of(&Key::Int(1)).expect("row"), None);
+    seg.verify().expect("verify");
+}
+
+#[test]
+fn writer_rejects_duplicate_keys_and_leaves_no_file() {
+    let delta = TableDelta {
+        keys: KeyBlock {
+            first_row: 0,
+            keys: vec![Key::Int(1), Key::Int(1)],
+        },
+        ..Default::default()
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let backend = FsBackend::new(dir.path()).expect("backend");
+    let err = write_segment(&backend, "s.seg", 1, &BTreeMap::new(), &delta).expect_err("duplicate");
+    assert!(matches!(err, StorageError::DuplicateKey { .. }));
+    assert!(backend.list().expect("list").is_empty());
+}
+
+#[test]
+fn writer_rejects_values_outside_not_null() {
+    let mut columns = BTreeMap::new();
+    columns.insert(
+        1,
+        column(&[1, 2], &[1], ColumnBody::Flag { trues: bm([2]) }),
+    );
+    let delta = TableDelta {
+        columns,
+        ..Default::default()
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let backend = FsBackend::new(dir.path()).expect("backend");
+    let kinds = [(1, TagKind::Flag)].into_iter().collect();
+    let err = write_segment(&backend, "s.seg", 1, &kinds, &delta).expect_err("invalid");
+    assert!(matches!(err, StorageError::InvalidValue { .. }));
+}
+
+#[test]
+fn columns_without_kind_are_skipped() {
+    let (mut kinds, delta) = sample_delta();
+    kinds.remove(&3);
+    let (_dir, _b, seg) = write_and_open(&kinds, &delta);
+    assert_eq!(seg.columns(), vec![1, 2, 4, 5]);
+    assert_eq!(
+        seg.to_delta().expect("to_delta"),
+        normalized(&kinds, &delta)
+    );
+}
+
+/// A column with 100 values over rows in two shards: row r holds value
+/// `r % 100` (categorical) or `{r % 100, (r / 7) % 100}` (multi); every 5th row is NULL.
+fn many_values_delta(multi: bool) -> (BTreeMap<u32, TagKind>, TableDelta, Vec<u32>) {
+    let rows: Vec<u32> = (0..3000).chain(S1..S1 + 3000).collect();
+    let not_null: Vec<u32> = rows.iter().copied().filter(|r| r % 5 != 0).collect();
+    let mut values: BTreeMap<Arc<str>, RoaringBitmap> = BTreeMap::new();
+    let name = |v: u32| Arc::<str>::from(format!("v{v:03}"));
+    for &r in &not_null {
+        values.entry(name(r % 100)).or_default().insert(r);
+        if multi {
+            values.entry(name((r / 7) % 100)).or_default().insert(r);
+        }
+    }
+    let body = ColumnBody::Values {
+        multi,
+        values: values.into_iter().map(|(k, v)| (k, Arc::new(v))).collect(),
+    };
+    let kind = if multi {
+        TagKind::MultiValued
+    } else {
+        TagKind::Categorical
+    };
+    let mut columns = BTreeMap::new();
+    columns.insert(3, column(&rows, &not_null, body));
+    (
+        std::iter::once((3, kind)).collect(),
+        TableDelta {
+            columns,
+            ..Default::default()
+        },
+        rows,
+    )
+}
+
+fn expected_values(multi: bool, r: u32) -> Vec<String> {
+    if r % 5 == 0 {
+        return vec![];
+    }
+    let mut v = vec![r % 100];
+    if multi {
+        v.push((r / 7) % 100);
+    }
+    v.sort_unstable();
+    v.dedup();
+    v.into_iter().map(|v| format!("v{v:03}")).collect()
+}
+
+#[test]
+fn forward_index_answers_single_row_lookups() {
+    for multi in [false, true] {
+        let (kinds, delta, rows) = many_values_delta(multi);
+        let (_dir, _b, seg) = write_and_open(&kinds, &delta);
+        assert_eq!(
+            seg.forward_regions(3).len(),
+            2,
+            "one forward blob per shard"
+        );
+        for &r in rows.iter().chain(&[5000, S2]) {
+            let ordinals = seg.row_value_ordinals(3, r).expect("lookup");
+            let names: Vec<String> = ordinals
+                .iter()
+                .map(|o| seg.values(3)[*o as usize].to_string())
+                .collect();
+            assert_eq!(names, expected_values(multi, r), "row {r}");
+        }
+        seg.verify().expect("verify");
+        assert_eq!(
+            seg.to_delta().expect("to_delta"),
+            normalized(&kinds, &delta)
+        );
+    }
+}
+
+#[test]
+fn row_value_ordinals_without_forward_index_tests_bitmaps() {
+    let (kinds, delta) = sample_delta();
+    let (_dir, _b, seg) = write_and_open(&kinds, &delta);
+    assert!(seg.forward_regions(3).is_empty());
+    assert_eq!(seg.row_value_ordinals(3, 7).expect("lookup"), vec![0, 1]);
+    assert_eq!(seg.row_value_ordinals(2, S2 + 5).expect("lookup"), vec![0]);
+    assert!(
+        seg.row_value_ordinals(2, S1 + 3)
+            .expect("lookup")
+            .is_empty()
+    );
+    assert!(
+        seg.row_value_ordinals(1, 7).expect("lookup").is_empty(),
+        "flag column"
+    );
+}
+
+#[test]
+fn second_read_of_a_bitmap_is_a_cache_hit() {
+    let (kinds, delta) = sample_delta();
+    let (_dir, backend, _) = write_and_open(&kinds, &delta);
+    let cache = Arc::new(BitmapCache::new(1 << 20));
+    let seg = Segment::open(&backend, "s.seg", cache.clone()).expect("open");
+    let a = seg
+        .bitmap(1, BitmapRole::Touched, 0)
+        .expect("read")
+        .expect("present");
+    let b = seg
+        .bitmap(1, BitmapRole::Touched, 0)
+        .expect("read")
+        .expect("present");
+    assert!(Arc::ptr_eq(&a, &b));
+    let (hits, misses, bytes) = cache.stats();
+    assert_eq!((hits, misses), (1, 1));
+    assert!(bytes > 0);
+    drop(seg);
+    assert_eq!(
+        cache.stats().2,
+        0,
+        "dropping the segment frees its cached bitmaps"
+    );
+}
+
+#[test]
+fn segment_is_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<Segment>();
+    check::<BitmapCache>();
+}
+
+/// A small segment exercising every section: bitmaps in two shards, a
+/// forward index, TEXT keys and deleted rows.
+fn small_segment_bytes() -> Vec<u8> {
+    let rows: Vec<u32> = (0..80).chain([S1 + 1, S1 + 2]).collect();
+    let values: Vec<(String, Vec<u32>)> = (0..70).map(|v| (format!("{v}"), vec![v])).collect();
+    let values: Vec<(&str, Vec<u32>)> = values
+        .iter()
+        .map(|(v, r)| (v.as_str(), r.clone()))
+        .collect();
+    let mut columns = BTreeMap::new();
+    columns.insert(1, column(&rows, &rows[..70], values_body(false, &values)));
+    columns.insert(
+        2,
+        column(
+            &rows,
+            &rows,
+            ColumnBody::Numeric {
+                sign: bm([3]),
+                planes: vec![bm([1, S1 + 1])],
+            },
+        ),
+    );
+    let keys = vec![
+        Key::Text("b".into()),
+        Key::Text("a".into()),
+        Key::Text("ccc".into()),
+    ];
+    let delta = TableDelta {
+        keys: KeyBlock { first_row: 0, keys },
+        deleted: bm([4, S1 + 2]),
+        columns,
+    };
+    let kinds = [(1, TagKind::Categorical), (2, TagKind::Numeric)]
+        .into_iter()
+        .collect();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let backend = FsBackend::new(dir.path()).expect("backend");
+    write_segment(&backend, "s.seg", 1, &kinds, &delta).expect("write");
+    backend.read("s.seg").expect("read")
+}
+
+fn open_bytes(bytes: Vec<u8>) -> Result<Segment, StorageError> {
+    Segment::from_bytes(
+        "s.seg",
+        Arc::new(bytes),
+        Arc::new(BitmapCache::new(1 << 20)),
+    )
+}
+
+#[test]
+fn flipping_any_byte_is_detected() {
+    let bytes = small_segment_bytes();
+    open_bytes(bytes.clone())
+        .expect("pristine opens")
+        .verify()
+        .expect("pristine verifies");
+    for offset in 0..bytes.len() {
+        let mut damaged = bytes.clone();
+        damaged[offset] ^= 0x20;
+        let result = open_bytes(damaged).and_then(|seg| seg.verify());
+        match result {
+            Err(StorageError::Corruption { .. } | StorageError::UnsupportedVersion { .. }) => {}
+            other => panic!(
+                "flip at {offset} of {} not detected: {other:?}",
+                bytes.len()
+            ),
+        }
+    }
+}
+
+#[test]
+fn truncation_at_every_length_fails_at_open() {
+    let bytes = small_segment_bytes();
+    for len in 0..bytes.len() {
+        match open_bytes(bytes[..len].to_vec()) {
+            Err(StorageError::Corruption { .. }) => {}
+            other => panic!("truncation to {len} not detected: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn newer_and_older_versions_are_unsupported() {
+    let bytes = small_segment_bytes();
+    for version in [FORMAT_VERSION + 1, 0] {
+        let mut patched = bytes.clone();
+        let footer_version =
+            bytes.len() - SEGMENT_FOOTER_LEN + crate::storage::format::FOOTER_VERSION;
+        for at in [SEGMENT_VERSION_OFFSET, footer_version] {
+            patched[at..at + 4].copy_from_slice(&version.to_le_bytes());
+        }
+        assert!(
+            matches!(open_bytes(patched), Err(StorageError::UnsupportedVersion { found, .. }) if found == version)
+        );
+    }
+}
+
+fn arb_row() -> impl Strategy<Value = u32> {
+    prop_oneof![0u32..300, S1 - 3..S1 + 300, S2..S2 + 50, Just(u32::MAX)]
+}
+
+fn arb_column(kind: TagKind) -> impl Strategy<Value = ColumnDelta> {
+    let cell = (
+        arb_row(),
+        proptest::option::of((any::<i64>(), prop::collection::btree_set(0u8..5, 0..3))),
+    );
+    prop::collection::btree_map(arb_row(), cell.prop_map(|(_, v)| v), 0..40).prop_map(
+        move |cells| {
+            let touched = bm(cells.keys().copied());
+            let not_null = bm(cells.iter().filter(|(_, v)| v.is_some()).map(|(r, _)| *r));
+            let present = || cells.iter().filter_map(|(r, v)| Some((*r, v.as_ref()?)));
+            let body = match kind {
+                TagKind::Flag => ColumnBody::Flag {
+                    trues: bm(present().filter(|(_, (n, _))| n % 2 == 0).map(|(r, _)| r)),
+                },
+                TagKind::Numeric => ColumnBody::Numeric {
+                    sign: bm(present().filter(|(_, (n, _))| *n < 0).map(|(r, _)| r)),
+                    planes: (0..64)
+                        .map(|p| {
+                            bm(present()
+                                .filter(|(_, (n, _))| n.unsigned_abs() >> p & 1 == 1)
+                                .map(|(r, _)| r))
+                        })
+                        .collect(),
+                },
+                TagKind::Categorical | TagKind::MultiValued => {
+                    let multi = kind == TagKind::MultiValued;
+                    let mut values: BTreeMap<Arc<str>, Arc<RoaringBitmap>> = (0u8..6)
+                        .map(|v| (Arc::from(format!("v{v}")), Arc::default()))
+                        .collect();
+                    for (r, (n, set)) in present() {
+                        let chosen: Vec<u8> = if multi {
+                            set.iter().copied().collect()
+                        } else {
+                            vec![(n.unsigned_abs() % 5) as u8]
+                        };
+                        for v in chosen {
+                            if let Some(b) = values.get_mut(&*format!("v{v}")) {
+                                Arc::make_mut(b).insert(r);
+                            }
+                        }
+                    }
+                    ColumnBody::Values { multi, values }
+                }
+            };
+            ColumnDelta {
+                touched,
+                not_null,
+                body,
+            }
+        },
+    )
+}
+
+fn arb_delta() -> impl Strategy<Value = (BTreeMap<u32, TagKind>, TableDelta)> {
+    let kind = prop_oneof![
+        Just(TagKind::Flag),
+        Just(TagKind::Categorical),
+        Just(TagKind::MultiValued),
+        Just(TagKind::Numeric)
+    ];
+    let columns = prop::collection::btree_map(
+        0u32..6,
+        kind.prop_flat_map(|k| (Just(k), arb_column(k))),
+        0..4,
+    );
+    let keys = prop_oneof![
+        prop::collection::hash_set(any::<i64>(), 0..40)
+            .prop_map(|s| s.into_iter().map(Key::Int).collect::<Vec<_>>()),
+        prop::collection::hash_set("[a-c]{0,4}", 0..40)
+            .prop_map(|s| s.into_iter().map(Key::Text).collect()),
+    ];
+    (
+        columns,
+        keys,
+        0u32..S1 + 10,
+        prop::collection::btree_set(arb_row(), 0..10),
+    )
+        .prop_map(|(columns, keys, first_row, deleted)| {
+            let kinds = columns.iter().map(|(id, (k, _))| (*id, *k)).collect();
+            let columns = columns.into_iter().map(|(id, (_, c))| (id, c)).collect();
+            (
+                kinds,
+                TableDelta {
+                    keys: KeyBlock { first_row, keys },
+                    deleted: bm(deleted),
+                    columns,
+                },
+            )
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    #[test]
+    fn write_open_to_delta_round_trips((kinds, delta) in arb_delta()) {
+        let (_dir, _b, seg) = write_and_open(&kinds, &delta);
+        prop_assert_eq!(seg.to_delta().expect("to_delta"), normalized(&kinds, &delta));
+        seg.verify().expect("verify");
+        for (row, key) in (delta.keys.first_row..).zip(&delta.keys.keys) {
+            prop_assert_eq!(seg.row_of(key).expect("row_of"), Some(row));
+        }
+    }
+}
