@@ -12,5 +12,8 @@
 //!   mmapped segment files, manifest, key dictionaries, flush, compaction,
 //!   recovery, and read [`storage::Snapshot`]s.
 
+pub mod catalog;
+pub mod exec;
 pub mod index;
+pub mod sql;
 pub mod storage;

@@ -376,3 +376,40 @@ fn failing_disk_fails_the_write_and_reopen_keeps_acknowledged_data() {
         ))
         .expect("usable after reopen");
 }
+
+/// Regression: a crash after a flush rotated the WAL but before it stored the
+/// manifest left a WAL file numbered at the manifest's `next_file_no`; the
+/// next flush tried to create that number again.
+#[test]
+fn wal_rotated_before_a_crash_does_not_collide_with_the_next_flush() {
+    let db = db();
+    let path = db.dir.path().to_owned();
+    drop(db.store);
+    let mut wals: Vec<_> = std::fs::read_dir(&path)
+        .expect("list")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "log"))
+        .collect();
+    wals.sort();
+    let header = std::fs::read(&wals[0]).expect("read")[..16].to_vec();
+    // Numbers 2.. are what the manifest would hand out next.
+    for no in 2..4u64 {
+        std::fs::write(path.join(format!("wal-{no:016}.log")), &header).expect("fake rotation");
+    }
+    let store = Store::open(&path, quiet()).expect("reopen");
+    let table = store.snapshot().table("users").expect("t").schema().id;
+    store
+        .write(upsert(table, Key::Text("after".into()), vec![]))
+        .expect("write");
+    store.flush().expect("flush after the crash");
+    drop(store);
+    let store = Store::open(&path, quiet()).expect("reopen again");
+    let t = store.snapshot().table("users").expect("table");
+    assert!(t.row_of(&Key::Text("u1".into())).expect("lookup").is_some());
+    assert!(
+        t.row_of(&Key::Text("after".into()))
+            .expect("lookup")
+            .is_some()
+    );
+}

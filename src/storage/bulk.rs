@@ -19,6 +19,7 @@ use super::snapshot::TableSnapshot;
 use super::store::{Store, row_u32};
 use super::version::{SegmentSet, Version};
 use super::write::{check_key, check_value};
+use crate::index::bsi::BsiBuilder;
 use crate::index::{Key, RowId, TagKind, Value};
 use roaring::RoaringBitmap;
 use std::collections::{BTreeMap, HashMap};
@@ -40,63 +41,84 @@ pub struct LoadSummary {
 /// Rows between progress callbacks.
 const PROGRESS_EVERY_ROWS: u64 = 65_536;
 
+/// Rows buffered per bitmap before one sorted `append`: single pushes into a
+/// roaring bitmap re-scan the last container every time (measured: 1 s for
+/// 1M rows, against 50 ms batched).
+const APPEND_BATCH_ROWS: usize = 4096;
+
+/// A bitmap built from strictly increasing row ids.
+#[derive(Default)]
+struct Appender {
+    bitmap: RoaringBitmap,
+    rows: Vec<RowId>,
+}
+
+impl Appender {
+    fn push(&mut self, row: RowId) {
+        self.rows.push(row);
+        if self.rows.len() >= APPEND_BATCH_ROWS {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        // Rows arrive strictly increasing (new rows of the load), so the
+        // append never stops early.
+        let _ = self.bitmap.append(self.rows.drain(..));
+    }
+
+    fn finish(mut self) -> RoaringBitmap {
+        self.flush();
+        self.bitmap
+    }
+}
+
 /// Builds the bitmaps of one column from values arriving in row order.
 enum Builder {
-    Flag(RoaringBitmap),
-    Values(HashMap<Box<str>, RoaringBitmap>),
-    Numeric(RoaringBitmap, Vec<RoaringBitmap>),
+    Flag(Appender),
+    Values(HashMap<Box<str>, Appender>),
+    Numeric(BsiBuilder),
 }
 
 struct ColumnBuilder {
-    not_null: RoaringBitmap,
+    not_null: Appender,
     body: Builder,
 }
 
 impl ColumnBuilder {
     fn new(kind: TagKind) -> ColumnBuilder {
         let body = match kind {
-            TagKind::Flag => Builder::Flag(RoaringBitmap::new()),
+            TagKind::Flag => Builder::Flag(Appender::default()),
             TagKind::Categorical | TagKind::MultiValued => Builder::Values(HashMap::new()),
-            TagKind::Numeric => Builder::Numeric(RoaringBitmap::new(), Vec::new()),
+            TagKind::Numeric => Builder::Numeric(BsiBuilder::new()),
         };
         ColumnBuilder {
-            not_null: RoaringBitmap::new(),
+            not_null: Appender::default(),
             body,
         }
     }
 
     /// Appends `row`'s value; rows must increase.
     fn push(&mut self, row: RowId, value: &Value) {
-        self.not_null.try_push(row).ok();
         match (&mut self.body, value) {
             (Builder::Flag(trues), Value::Bool(b)) => {
+                self.not_null.push(row);
                 if *b {
-                    trues.try_push(row).ok();
+                    trues.push(row);
                 }
             }
-            (Builder::Values(map), Value::Text(s)) => push_value(map, s, row),
+            (Builder::Values(map), Value::Text(s)) => {
+                self.not_null.push(row);
+                push_value(map, s, row);
+            }
             (Builder::Values(map), Value::TextSet(set)) => {
+                self.not_null.push(row);
                 for s in set {
                     push_value(map, s, row);
                 }
             }
-            (Builder::Numeric(sign, planes), Value::Int(v)) => {
-                if *v < 0 {
-                    sign.try_push(row).ok();
-                }
-                let mut m = v.unsigned_abs();
-                let mut bit = 0;
-                while m != 0 {
-                    if m & 1 == 1 {
-                        if planes.len() <= bit {
-                            planes.resize_with(bit + 1, RoaringBitmap::new);
-                        }
-                        planes[bit].try_push(row).ok();
-                    }
-                    m >>= 1;
-                    bit += 1;
-                }
-            }
+            // The BSI builder keeps its own not-null bitmap.
+            (Builder::Numeric(bsi), Value::Int(v)) => bsi.push(row, *v),
             // Values are checked against the column type before they arrive.
             _ => {}
         }
@@ -110,37 +132,42 @@ impl ColumnBuilder {
     }
 
     fn finish(self, touched: Arc<RoaringBitmap>, multi: bool) -> ColumnDelta {
+        let mut not_null = self.not_null.finish();
         let body = match self.body {
             Builder::Flag(trues) => ColumnBody::Flag {
-                trues: Arc::new(trues),
+                trues: Arc::new(trues.finish()),
             },
             Builder::Values(map) => ColumnBody::Values {
                 multi,
                 values: map
                     .into_iter()
-                    .map(|(k, v)| (Arc::from(k), Arc::new(v)))
+                    .map(|(k, v)| (Arc::from(k), Arc::new(v.finish())))
                     .collect(),
             },
-            Builder::Numeric(sign, planes) => ColumnBody::Numeric {
-                sign: Arc::new(sign),
-                planes: planes.into_iter().map(Arc::new).collect(),
-            },
+            Builder::Numeric(bsi) => {
+                let (nn, sign, planes) = bsi.finish();
+                not_null = nn;
+                ColumnBody::Numeric {
+                    sign: Arc::new(sign),
+                    planes: planes.into_iter().map(Arc::new).collect(),
+                }
+            }
         };
         ColumnDelta {
             touched,
-            not_null: Arc::new(self.not_null),
+            not_null: Arc::new(not_null),
             body,
         }
     }
 }
 
-fn push_value(map: &mut HashMap<Box<str>, RoaringBitmap>, value: &str, row: RowId) {
+fn push_value(map: &mut HashMap<Box<str>, Appender>, value: &str, row: RowId) {
     match map.get_mut(value) {
-        Some(bm) => {
-            bm.try_push(row).ok();
-        }
+        Some(bm) => bm.push(row),
         None => {
-            map.insert(value.into(), RoaringBitmap::from_iter([row]));
+            let mut bm = Appender::default();
+            bm.push(row);
+            map.insert(value.into(), bm);
         }
     }
 }
@@ -274,7 +301,7 @@ impl Store {
                 }
             }
             summary.rows = n;
-            if n % PROGRESS_EVERY_ROWS == 0 {
+            if n.is_multiple_of(PROGRESS_EVERY_ROWS) {
                 progress(n);
             }
         }

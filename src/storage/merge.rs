@@ -271,16 +271,23 @@ mod tests {
     #[test]
     fn newer_level_overrides_touched_rows() {
         let kinds = BTreeMap::from([(0, TagKind::Flag)]);
-        let mut a = TableDelta::default();
-        a.keys = KeyBlock {
-            first_row: 0,
-            keys: vec![Key::Int(0), Key::Int(1), Key::Int(2)],
+        let mut a = TableDelta {
+            keys: KeyBlock {
+                first_row: 0,
+                keys: vec![Key::Int(0), Key::Int(1), Key::Int(2)],
+            },
+            ..TableDelta::default()
         };
         a.columns.insert(0, flag_delta(&[0, 1, 2], &[0, 1]));
-        let mut b = TableDelta::default();
-        b.keys.first_row = 3;
+        let mut b = TableDelta {
+            keys: KeyBlock {
+                first_row: 3,
+                keys: Vec::new(),
+            },
+            deleted: Arc::new(RoaringBitmap::from_iter([2])),
+            ..TableDelta::default()
+        };
         b.columns.insert(0, flag_delta(&[1], &[]));
-        b.deleted = Arc::new(RoaringBitmap::from_iter([2]));
         let m = fold_levels(&a, &b, &kinds, true);
         let ColumnBody::Flag { trues } = &m.columns[&0].body else {
             panic!("flag")

@@ -323,11 +323,11 @@ impl TableSnapshot {
             let Some(touched) = level.touched(col, shard)? else {
                 continue;
             };
-            if let Some(prev) = acc.as_mut() {
-                if !prev.is_disjoint(&touched) {
-                    *Arc::make_mut(prev) -= touched.as_ref();
-                    combined = true;
-                }
+            if let Some(prev) = acc.as_mut()
+                && !prev.is_disjoint(&touched)
+            {
+                *Arc::make_mut(prev) -= touched.as_ref();
+                combined = true;
             }
             if let Some(bm) = level.bitmap(col, key, shard)? {
                 match acc.as_mut() {

@@ -538,7 +538,7 @@ pub(crate) fn apply_record(state: &mut TableState, rec: &WalRecord) -> bool {
 /// and the WAL file numbers to replay, in order. Removes files the manifest
 /// does not name (orphans of an interrupted flush or compaction).
 fn load_or_create(backend: &dyn Backend) -> Result<(Manifest, Vec<u64>)> {
-    let manifest = match Manifest::load(backend)? {
+    let mut manifest = match Manifest::load(backend)? {
         Some(m) => m,
         None => {
             let foreign: Vec<String> = backend
@@ -549,13 +549,14 @@ fn load_or_create(backend: &dyn Backend) -> Result<(Manifest, Vec<u64>)> {
             if !foreign.is_empty() {
                 return Err(StorageError::NotADataDirectory(backend.root().to_owned()));
             }
+            // The manifest comes first: a crash before it leaves an empty
+            // directory; after it, replay finds no WAL and creates WAL 1.
             let m = Manifest {
                 next_file_no: 2,
                 next_table_id: 1,
                 wal_file_no: 1,
                 ..Manifest::default()
             };
-            WalWriter::create(backend, 1)?;
             m.store(backend)?;
             m
         }
@@ -583,6 +584,15 @@ fn load_or_create(backend: &dyn Backend) -> Result<(Manifest, Vec<u64>)> {
         }
     }
     wal_files.sort_unstable();
+    // Files created after the manifest was last written (a WAL rotated by a
+    // flush that did not commit) must never have their numbers handed out again.
+    let newest = wal_files
+        .iter()
+        .chain(&live_segments)
+        .max()
+        .copied()
+        .unwrap_or(0);
+    manifest.next_file_no = manifest.next_file_no.max(newest + 1);
     Ok((manifest, wal_files))
 }
 
@@ -631,14 +641,14 @@ fn replay(
                 ));
             }
             seq = rec.seq;
-            if let Some(state) = tables.get_mut(&rec.table) {
-                if !apply_record(state, &rec) {
-                    return Err(StorageError::corruption(
-                        name,
-                        *offset,
-                        "record allocates row ids out of order",
-                    ));
-                }
+            if let Some(state) = tables.get_mut(&rec.table)
+                && !apply_record(state, &rec)
+            {
+                return Err(StorageError::corruption(
+                    name,
+                    *offset,
+                    "record allocates row ids out of order",
+                ));
             }
         }
         last = Some((no, contents.valid_len));

@@ -77,15 +77,9 @@ pub(super) fn write_keys(
             u32::try_from(i).map_err(|_| StorageError::LimitExceeded("keys per segment".into()))
         })
         .collect::<Result<_>>()?;
-    perm.sort_unstable_by(|a, b| keys[*a as usize].cmp(&keys[*b as usize]));
-    for pair in perm.windows(2) {
-        if keys[pair[0] as usize] == keys[pair[1] as usize] {
-            return Err(StorageError::DuplicateKey {
-                table: table.to_owned(),
-                key: keys[pair[0] as usize].to_string(),
-            });
-        }
-    }
+    // A key may repeat: a deleted row's key can be inserted again and gets a
+    // new (higher) row id. Equal keys sort by row, and lookups take the last.
+    perm.sort_unstable_by(|a, b| keys[*a as usize].cmp(&keys[*b as usize]).then(a.cmp(b)));
     for p in perm {
         buf.extend_from_slice(&p.to_le_bytes());
         flush(&mut buf, false)?;
@@ -182,22 +176,28 @@ impl KeySection {
         if self.key_type != Some(key.key_type()) {
             return Ok(None);
         }
+        // Upper bound: the first rank whose key is greater than `key`; the
+        // rank before it holds the newest row of `key`, if any.
         let (mut lo, mut hi) = (0u64, self.count);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
             let index = self.perm_at(bytes, mid, file)?;
             match self.compare(bytes, index, key, file)? {
-                Ordering::Less => lo = mid + 1,
+                Ordering::Less | Ordering::Equal => lo = mid + 1,
                 Ordering::Greater => hi = mid,
-                Ordering::Equal => {
-                    // `index < count <= 2^32 - first_row`, checked at open.
-                    return Ok(u32::try_from(index)
-                        .ok()
-                        .and_then(|i| self.first_row.checked_add(i)));
-                }
             }
         }
-        Ok(None)
+        if lo == 0 {
+            return Ok(None);
+        }
+        let index = self.perm_at(bytes, lo - 1, file)?;
+        if self.compare(bytes, index, key, file)? != Ordering::Equal {
+            return Ok(None);
+        }
+        // `index < count <= 2^32 - first_row`, checked at open.
+        Ok(u32::try_from(index)
+            .ok()
+            .and_then(|i| self.first_row.checked_add(i)))
     }
 
     /// Checks every chunk, the TEXT offsets, UTF-8, and that `perm` is a
@@ -229,8 +229,14 @@ impl KeySection {
             }
             if let Some(p) = previous {
                 let key = self.key_at(bytes, p, file)?;
-                if self.compare(bytes, index, &key, file)? != Ordering::Greater {
-                    return Err(bad("keys are not strictly ascending in perm order"));
+                match self.compare(bytes, index, &key, file)? {
+                    Ordering::Greater => {}
+                    Ordering::Equal if index > p => {}
+                    _ => {
+                        return Err(bad(
+                            "keys are not ascending (by key, then row) in perm order",
+                        ));
+                    }
                 }
             }
             previous = Some(index);

@@ -26,6 +26,8 @@ mod writer;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_robustness;
 
 pub use cache::BitmapCache;
 pub use reader::Segment;

@@ -4,10 +4,8 @@ use super::cache::BitmapCache;
 use super::checked::CheckedRegion;
 use super::forward::NO_VALUE;
 use super::keys::KeySection;
-use super::meta::{DirEntry, Meta, kind_from_code};
-use super::{
-    DELETED_COLUMN, FORWARD_INDEX_VALUES_MIN, SHARD_ROWS, corrupt, decode_roaring, shard_of,
-};
+use super::meta::{ColumnInfo, DirEntry, Meta, check_columns, check_entries};
+use super::{DELETED_COLUMN, FORWARD_INDEX_VALUES_MIN, corrupt, decode_roaring, shard_of};
 use crate::index::{Key, RowId, TagKind};
 use crate::storage::error::{Result, StorageError};
 use crate::storage::format::{
@@ -15,7 +13,6 @@ use crate::storage::format::{
     FORMAT_VERSION, OLDEST_SUPPORTED_VERSION, SEGMENT_FOOTER_LEN, SEGMENT_HEADER_LEN,
     SEGMENT_MAGIC, SEGMENT_META_BYTES_MAX, SEGMENT_VERSION_OFFSET, read_u32, read_u64,
 };
-use crate::storage::limits::DISTINCT_VALUES_MAX;
 use crate::storage::{Backend, BitmapRole, ColumnBody, ColumnDelta, ColumnId, FileBytes, KeyBlock};
 use crate::storage::{TableDelta, TableId};
 use roaring::RoaringBitmap;
@@ -40,15 +37,6 @@ pub struct Segment {
     entries: Vec<DirEntry>,
     shards: Vec<u32>,
     keys: KeySection,
-}
-
-struct ColumnInfo {
-    id: ColumnId,
-    kind: TagKind,
-    values: Vec<Arc<str>>,
-    planes: u8,
-    /// Forward-index blobs by shard, ascending.
-    forward: Vec<(u32, CheckedRegion)>,
 }
 
 impl std::fmt::Debug for Segment {
@@ -156,7 +144,7 @@ impl Segment {
             return Err(corrupt(name, meta_offset, "meta block checksum mismatch"));
         }
         let meta = match postcard::take_from_bytes::<Meta>(meta_bytes) {
-            Ok((meta, rest)) if rest.is_empty() => meta,
+            Ok((meta, [])) => meta,
             Ok(_) => {
                 return Err(corrupt(
                     name,
@@ -546,83 +534,4 @@ impl Segment {
     pub(super) fn entries(&self) -> &[DirEntry] {
         &self.entries
     }
-}
-
-/// Validates the column list of `meta`.
-fn check_columns(meta: &Meta, name: &str, at: u64) -> Result<Vec<ColumnInfo>> {
-    let mut columns: Vec<ColumnInfo> = Vec::with_capacity(meta.columns.len());
-    for c in &meta.columns {
-        let bad = |what: &str| corrupt(name, at, format!("column {}: {what}", c.id));
-        let kind = kind_from_code(c.kind).ok_or_else(|| bad("unknown tag kind"))?;
-        if c.id == DELETED_COLUMN || columns.last().is_some_and(|p| p.id >= c.id) {
-            return Err(bad("column ids not strictly ascending"));
-        }
-        let is_values = matches!(kind, TagKind::Categorical | TagKind::MultiValued);
-        if (!is_values && !c.values.is_empty()) || c.values.len() > DISTINCT_VALUES_MAX {
-            return Err(bad("bad value list"));
-        }
-        if c.values.windows(2).any(|w| w[0] >= w[1]) {
-            return Err(bad("values not strictly ascending"));
-        }
-        if c.planes > 64 || (kind != TagKind::Numeric && c.planes != 0) {
-            return Err(bad("bad plane count"));
-        }
-        columns.push(ColumnInfo {
-            id: c.id,
-            kind,
-            values: c.values.iter().map(|v| Arc::from(v.as_str())).collect(),
-            planes: c.planes,
-            forward: Vec::new(),
-        });
-    }
-    Ok(columns)
-}
-
-/// Validates the directory: order, roles per column kind, and that the blobs
-/// tile the file from `expected` on (advanced past the last blob).
-fn check_entries(
-    entries: &[DirEntry],
-    columns: &[ColumnInfo],
-    name: &str,
-    expected: &mut u64,
-) -> Result<()> {
-    let mut previous = None;
-    for e in entries {
-        let bad = |what: &str| corrupt(name, e.offset, format!("directory entry: {what}"));
-        if previous.is_some_and(|p| p >= e.sort_key()) {
-            return Err(bad("entries not strictly ascending"));
-        }
-        previous = Some(e.sort_key());
-        let role = BitmapRole::from_tag(e.tag, e.arg).ok_or_else(|| bad("unknown role"))?;
-        let fits = if e.column == DELETED_COLUMN {
-            role == BitmapRole::Touched
-        } else {
-            let i = columns
-                .binary_search_by_key(&e.column, |c| c.id)
-                .map_err(|_| bad("unknown column"))?;
-            let c = &columns[i];
-            match role {
-                BitmapRole::Touched | BitmapRole::NotNull => true,
-                BitmapRole::FlagTrue => c.kind == TagKind::Flag,
-                BitmapRole::Sign => c.kind == TagKind::Numeric,
-                BitmapRole::Plane(p) => c.kind == TagKind::Numeric && p < c.planes,
-                BitmapRole::Value(v) => (v as usize) < c.values.len(),
-            }
-        };
-        if !fits {
-            return Err(bad("role does not fit the column"));
-        }
-        if e.cardinality == 0
-            || e.cardinality > SHARD_ROWS
-            || e.len < 8
-            || u64::from(e.shard) >= (1 << 32) / SHARD_ROWS
-        {
-            return Err(bad("absurd size, cardinality or shard"));
-        }
-        if e.offset != *expected {
-            return Err(bad("blob out of place"));
-        }
-        *expected += u64::from(e.len);
-    }
-    Ok(())
 }

@@ -1,0 +1,337 @@
+//! Aggregates and GROUP BY computed on bitmaps and bit-sliced indexes.
+//!
+//! `COUNT` is a bitmap cardinality, `SUM` a weighted sum of plane
+//! intersection counts, `MIN`/`MAX` a descent over the planes; grouping by a
+//! categorical column is one intersection per value, by a numeric column a
+//! recursive split over the planes. Per-shard partial states merge exactly.
+
+use super::filter::{Pred, ShardEval};
+use crate::index::bsi::BsiRef;
+use crate::index::encode::ordered_to_f64;
+use crate::index::{ColumnType, TagKind};
+use crate::sql::error::SqlResult;
+use crate::storage::{ColumnId, ColumnRead, TableSnapshot};
+use roaring::RoaringBitmap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+/// An aggregate function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AggKind {
+    /// `COUNT(*)` (also `COUNT(key)` and `COUNT(DISTINCT key)`).
+    CountRows,
+    /// `COUNT(col)`: non-null values.
+    Count,
+    /// `COUNT(DISTINCT col)`.
+    CountDistinct,
+    /// `SUM(col)`.
+    Sum,
+    /// `AVG(col)`.
+    Avg,
+    /// `MIN(col)`.
+    Min,
+    /// `MAX(col)`.
+    Max,
+    /// `BOOL_AND(col)` / `EVERY(col)`.
+    BoolAnd,
+    /// `BOOL_OR(col)`.
+    BoolOr,
+}
+
+/// One aggregate to compute.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AggSpec {
+    /// The function.
+    pub kind: AggKind,
+    /// Its argument column (`None` for row counts).
+    pub col: Option<(ColumnId, ColumnType)>,
+    /// `FILTER (WHERE …)`, ANDed with the query's filter.
+    pub filter: Option<Pred>,
+}
+
+/// What a query groups by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GroupBy {
+    /// A column's value (NULL is a group).
+    Column(ColumnId, ColumnType),
+    /// `unnest(col)` of a multi-valued column: one group per element.
+    Unnest(ColumnId),
+}
+
+/// The value of one grouping column in one group (encoded, like storage).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum GroupValue {
+    /// NULL.
+    Null,
+    /// A flag.
+    Bool(bool),
+    /// An encoded numeric value.
+    Int(i64),
+    /// A categorical value.
+    Text(Arc<str>),
+}
+
+/// A mergeable partial aggregate.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AggState {
+    /// A count.
+    Count(u64),
+    /// An exact integer sum (of encoded values) and the count of values.
+    Sum(i128, u64),
+    /// A float sum and count (floats cannot be summed on planes).
+    FloatSum(f64, u64),
+    /// A minimum or maximum (encoded, order-preserving).
+    Extreme(Option<i64>),
+    /// Distinct values seen.
+    Distinct(BTreeSet<GroupValue>),
+    /// `BOOL_AND`/`BOOL_OR`: (any true, any false).
+    Bools(bool, bool),
+}
+
+impl AggState {
+    fn merge(&mut self, other: AggState, kind: AggKind) {
+        match (self, other) {
+            (AggState::Count(a), AggState::Count(b)) => *a += b,
+            (AggState::Sum(a, n), AggState::Sum(b, m)) => {
+                *a += b;
+                *n += m;
+            }
+            (AggState::FloatSum(a, n), AggState::FloatSum(b, m)) => {
+                *a += b;
+                *n += m;
+            }
+            (AggState::Extreme(a), AggState::Extreme(b)) => {
+                *a = match (*a, b) {
+                    (Some(x), Some(y)) => Some(if kind == AggKind::Min {
+                        x.min(y)
+                    } else {
+                        x.max(y)
+                    }),
+                    (x, y) => x.or(y),
+                };
+            }
+            (AggState::Distinct(a), AggState::Distinct(b)) => a.extend(b),
+            (AggState::Bools(t, f), AggState::Bools(t2, f2)) => {
+                *t |= t2;
+                *f |= f2;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Groups with their aggregate states, sorted by group key.
+pub type Groups = BTreeMap<Vec<GroupValue>, Vec<AggState>>;
+
+/// Computes `aggs` over the rows where `filter` is TRUE, grouped by `groups`,
+/// over every shard of `snap` in parallel.
+pub fn aggregate(
+    snap: &TableSnapshot,
+    filter: &Pred,
+    groups: &[GroupBy],
+    aggs: &[AggSpec],
+    cancel: &super::parallel::Cancel,
+) -> SqlResult<Groups> {
+    let per_shard = super::parallel::map_shards(snap.shard_count(), cancel, |shard| {
+        let eval = ShardEval::new(snap, shard)?;
+        let rows = eval.eval_true(filter)?;
+        let mut out = Groups::new();
+        split_groups(snap, &eval, shard, groups, Vec::new(), rows, aggs, &mut out)?;
+        Ok(out)
+    })?;
+    let mut merged = Groups::new();
+    for shard_groups in per_shard {
+        for (key, states) in shard_groups {
+            match merged.get_mut(&key) {
+                Some(existing) => {
+                    for ((e, s), a) in existing.iter_mut().zip(states).zip(aggs) {
+                        e.merge(s, a.kind);
+                    }
+                }
+                None => {
+                    merged.insert(key, states);
+                }
+            }
+        }
+    }
+    if groups.is_empty() && merged.is_empty() {
+        // An ungrouped aggregate always yields one row.
+        merged.insert(Vec::new(), aggs.iter().map(empty_state).collect());
+    }
+    Ok(merged)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn split_groups(
+    snap: &TableSnapshot,
+    eval: &ShardEval<'_>,
+    shard: u32,
+    groups: &[GroupBy],
+    key: Vec<GroupValue>,
+    rows: RoaringBitmap,
+    aggs: &[AggSpec],
+    out: &mut Groups,
+) -> SqlResult<()> {
+    let Some((first, rest)) = groups.split_first() else {
+        if key.is_empty() || !rows.is_empty() {
+            let states = aggs
+                .iter()
+                .map(|a| agg_state(snap, eval, shard, &rows, a))
+                .collect::<SqlResult<Vec<_>>>()?;
+            out.insert(key, states);
+        }
+        return Ok(());
+    };
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut parts: Vec<(GroupValue, RoaringBitmap)> = Vec::new();
+    match *first {
+        GroupBy::Column(col, ty) => {
+            let nn = snap.bitmap(col, ColumnRead::NotNull, shard)?;
+            let nulls = &rows - nn.as_ref();
+            match ty.kind() {
+                TagKind::Flag => {
+                    let t = snap.bitmap(col, ColumnRead::True, shard)?;
+                    let trues = &rows & t.as_ref();
+                    let falses = (&rows & nn.as_ref()) - &trues;
+                    parts.push((GroupValue::Bool(false), falses));
+                    parts.push((GroupValue::Bool(true), trues));
+                }
+                TagKind::Categorical | TagKind::MultiValued => {
+                    for v in snap.values(col)?.iter() {
+                        let bm = snap.bitmap(col, ColumnRead::Value(v), shard)?;
+                        parts.push((GroupValue::Text(v.clone()), &rows & bm.as_ref()));
+                    }
+                }
+                TagKind::Numeric => {
+                    let n = snap.numeric(col, shard)?;
+                    let bsi = BsiRef::new(&n.not_null, &n.sign, &n.planes);
+                    for (v, bm) in bsi.groups(Some(&rows)) {
+                        parts.push((GroupValue::Int(v), bm));
+                    }
+                }
+            }
+            parts.push((GroupValue::Null, nulls));
+        }
+        GroupBy::Unnest(col) => {
+            for v in snap.values(col)?.iter() {
+                let bm = snap.bitmap(col, ColumnRead::Value(v), shard)?;
+                parts.push((GroupValue::Text(v.clone()), &rows & bm.as_ref()));
+            }
+        }
+    }
+    for (value, part) in parts {
+        if part.is_empty() {
+            continue;
+        }
+        let mut k = key.clone();
+        k.push(value);
+        split_groups(snap, eval, shard, rest, k, part, aggs, out)?;
+    }
+    Ok(())
+}
+
+fn empty_state(a: &AggSpec) -> AggState {
+    match a.kind {
+        AggKind::CountRows | AggKind::Count => AggState::Count(0),
+        AggKind::CountDistinct => AggState::Distinct(BTreeSet::new()),
+        AggKind::Sum | AggKind::Avg => match a.col {
+            Some((_, ColumnType::Real | ColumnType::Double)) => AggState::FloatSum(0.0, 0),
+            _ => AggState::Sum(0, 0),
+        },
+        AggKind::Min | AggKind::Max => AggState::Extreme(None),
+        AggKind::BoolAnd | AggKind::BoolOr => AggState::Bools(false, false),
+    }
+}
+
+fn agg_state(
+    snap: &TableSnapshot,
+    eval: &ShardEval<'_>,
+    shard: u32,
+    rows: &RoaringBitmap,
+    a: &AggSpec,
+) -> SqlResult<AggState> {
+    let filtered;
+    let rows = match &a.filter {
+        Some(f) => {
+            filtered = rows & &eval.eval_true(f)?;
+            &filtered
+        }
+        None => rows,
+    };
+    let Some((col, ty)) = a.col else {
+        return Ok(AggState::Count(rows.len()));
+    };
+    let nn = snap.bitmap(col, ColumnRead::NotNull, shard)?;
+    Ok(match a.kind {
+        AggKind::CountRows => AggState::Count(rows.len()),
+        AggKind::Count => AggState::Count(rows.intersection_len(&nn)),
+        AggKind::CountDistinct => {
+            let mut set = BTreeSet::new();
+            match ty.kind() {
+                TagKind::Flag => {
+                    let t = snap.bitmap(col, ColumnRead::True, shard)?;
+                    let present = rows & nn.as_ref();
+                    if !present.is_disjoint(&t) {
+                        set.insert(GroupValue::Bool(true));
+                    }
+                    if !present.is_subset(&t) {
+                        set.insert(GroupValue::Bool(false));
+                    }
+                }
+                TagKind::Categorical | TagKind::MultiValued => {
+                    for v in snap.values(col)?.iter() {
+                        if !snap
+                            .bitmap(col, ColumnRead::Value(v), shard)?
+                            .is_disjoint(rows)
+                        {
+                            set.insert(GroupValue::Text(v.clone()));
+                        }
+                    }
+                }
+                TagKind::Numeric => {
+                    let n = snap.numeric(col, shard)?;
+                    let bsi = BsiRef::new(&n.not_null, &n.sign, &n.planes);
+                    set.extend(
+                        bsi.group_counts(Some(rows))
+                            .into_iter()
+                            .map(|(v, _)| GroupValue::Int(v)),
+                    );
+                }
+            }
+            AggState::Distinct(set)
+        }
+        AggKind::Sum | AggKind::Avg => {
+            let n = snap.numeric(col, shard)?;
+            let bsi = BsiRef::new(&n.not_null, &n.sign, &n.planes);
+            if matches!(ty, ColumnType::Real | ColumnType::Double) {
+                let (mut sum, mut count) = (0.0, 0);
+                for (_, v) in bsi.values(rows) {
+                    sum += ordered_to_f64(v);
+                    count += 1;
+                }
+                AggState::FloatSum(sum, count)
+            } else {
+                let (sum, count) = bsi.sum(Some(rows));
+                AggState::Sum(sum, count)
+            }
+        }
+        AggKind::Min | AggKind::Max => {
+            let n = snap.numeric(col, shard)?;
+            let bsi = BsiRef::new(&n.not_null, &n.sign, &n.planes);
+            AggState::Extreme(if a.kind == AggKind::Min {
+                bsi.min(Some(rows))
+            } else {
+                bsi.max(Some(rows))
+            })
+        }
+        AggKind::BoolAnd | AggKind::BoolOr => {
+            let t = snap.bitmap(col, ColumnRead::True, shard)?;
+            let present = rows & nn.as_ref();
+            let any_true = !present.is_disjoint(&t);
+            let any_false = !present.is_subset(&t);
+            AggState::Bools(any_true, any_false)
+        }
+    })
+}

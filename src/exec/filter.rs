@@ -1,0 +1,374 @@
+//! Bitmap predicate trees with SQL's three-valued logic.
+//!
+//! A predicate over a table evaluates, per shard, to a pair of row sets: the
+//! rows where it is TRUE and the rows where it is FALSE; every other live row
+//! is UNKNOWN (NULL). `AND` = (T1∩T2, F1∪F2), `OR` = (T1∪T2, F1∩F2), `NOT`
+//! swaps the pair, and `WHERE` keeps TRUE. FALSE sets are only computed where
+//! a `NOT` (or `IS FALSE`) asks for them, so `NOT` costs nothing extra on the
+//! common path and is pushed to the leaves for free.
+
+use crate::index::ColumnType;
+use crate::index::bsi::{BsiRef, CompareOp};
+use crate::sql::error::SqlResult;
+use crate::storage::{ColumnId, ColumnRead, TableSnapshot};
+use roaring::RoaringBitmap;
+use std::sync::Arc;
+
+/// A predicate over the rows of one table.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Pred {
+    /// A constant: `Some(true)`, `Some(false)` or `None` (NULL).
+    Const(Option<bool>),
+    /// A boolean column equals `value` (NULL rows are unknown).
+    Flag {
+        /// The column.
+        col: ColumnId,
+        /// The value compared with.
+        value: bool,
+    },
+    /// The column IS NULL (never unknown).
+    IsNull {
+        /// The column.
+        col: ColumnId,
+    },
+    /// A categorical column holds one of `values`, or a multi-valued column
+    /// holds any of them.
+    AnyValue {
+        /// The column.
+        col: ColumnId,
+        /// The values.
+        values: Vec<Arc<str>>,
+    },
+    /// A multi-valued column holds all of `values` (`@>`).
+    AllValues {
+        /// The column.
+        col: ColumnId,
+        /// The values.
+        values: Vec<Arc<str>>,
+    },
+    /// A numeric column compared with an encoded value.
+    Compare {
+        /// The column.
+        col: ColumnId,
+        /// The comparison.
+        op: CompareOp,
+        /// The encoded value.
+        value: i64,
+    },
+    /// A numeric column within `[lo, hi]` (encoded).
+    Between {
+        /// The column.
+        col: ColumnId,
+        /// Lower bound, inclusive.
+        lo: i64,
+        /// Upper bound, inclusive.
+        hi: i64,
+    },
+    /// The row is one of these (from key lookups or a subquery); never unknown.
+    Rows(Arc<RoaringBitmap>),
+    /// All of the predicates.
+    And(Vec<Pred>),
+    /// Any of the predicates.
+    Or(Vec<Pred>),
+    /// Negation.
+    Not(Box<Pred>),
+    /// `p IS TRUE` (never unknown).
+    IsTrue(Box<Pred>),
+    /// `p IS FALSE` (never unknown).
+    IsFalse(Box<Pred>),
+}
+
+impl Pred {
+    /// Flattens nested ANDs/ORs, folds constants and removes double NOTs.
+    pub fn simplify(self) -> Pred {
+        match self {
+            Pred::And(items) => {
+                let mut out = Vec::new();
+                for p in items.into_iter().map(Pred::simplify) {
+                    match p {
+                        Pred::And(inner) => out.extend(inner),
+                        Pred::Const(Some(true)) => {}
+                        Pred::Const(Some(false)) => return Pred::Const(Some(false)),
+                        other => out.push(other),
+                    }
+                }
+                match out.len() {
+                    0 => Pred::Const(Some(true)),
+                    1 => out.swap_remove(0),
+                    _ => Pred::And(out),
+                }
+            }
+            Pred::Or(items) => {
+                let mut out = Vec::new();
+                for p in items.into_iter().map(Pred::simplify) {
+                    match p {
+                        Pred::Or(inner) => out.extend(inner),
+                        Pred::Const(Some(false)) => {}
+                        Pred::Const(Some(true)) => return Pred::Const(Some(true)),
+                        other => out.push(other),
+                    }
+                }
+                match out.len() {
+                    0 => Pred::Const(Some(false)),
+                    1 => out.swap_remove(0),
+                    _ => Pred::Or(out),
+                }
+            }
+            Pred::Not(inner) => match inner.simplify() {
+                Pred::Not(x) => *x,
+                Pred::Const(c) => Pred::Const(c.map(|b| !b)),
+                other => Pred::Not(Box::new(other)),
+            },
+            Pred::IsTrue(inner) => Pred::IsTrue(Box::new(inner.simplify())),
+            Pred::IsFalse(inner) => Pred::IsFalse(Box::new(inner.simplify())),
+            other => other,
+        }
+    }
+
+    /// An upper bound on the rows where the predicate is TRUE, from
+    /// directory statistics; used to order AND branches.
+    pub fn estimate(&self, snap: &TableSnapshot) -> u64 {
+        let all = snap.row_id_end();
+        match self {
+            Pred::Const(Some(true)) => all,
+            Pred::Const(_) => 0,
+            Pred::Flag { col, value } => snap.estimate(
+                *col,
+                if *value {
+                    ColumnRead::True
+                } else {
+                    ColumnRead::False
+                },
+            ),
+            Pred::IsNull { .. } => all,
+            Pred::AnyValue { col, values } => values
+                .iter()
+                .map(|v| snap.estimate(*col, ColumnRead::Value(v)))
+                .sum::<u64>()
+                .min(all),
+            Pred::AllValues { col, values } => values
+                .iter()
+                .map(|v| snap.estimate(*col, ColumnRead::Value(v)))
+                .min()
+                .unwrap_or_else(|| snap.estimate(*col, ColumnRead::NotNull)),
+            Pred::Compare { col, .. } | Pred::Between { col, .. } => {
+                snap.estimate(*col, ColumnRead::NotNull)
+            }
+            Pred::Rows(r) => r.len(),
+            Pred::And(items) => items.iter().map(|p| p.estimate(snap)).min().unwrap_or(all),
+            Pred::Or(items) => items.iter().map(|p| p.estimate(snap)).sum::<u64>().min(all),
+            Pred::Not(_) | Pred::IsTrue(_) | Pred::IsFalse(_) => all,
+        }
+    }
+
+    /// Orders AND branches by estimated cardinality (smallest first), so the
+    /// running intersection shrinks fastest and empty sets short-circuit.
+    pub fn order_by_estimate(self, snap: &TableSnapshot) -> Pred {
+        match self {
+            Pred::And(items) => {
+                let mut items: Vec<(u64, Pred)> = items
+                    .into_iter()
+                    .map(|p| {
+                        let p = p.order_by_estimate(snap);
+                        (p.estimate(snap), p)
+                    })
+                    .collect();
+                items.sort_by_key(|(e, _)| *e);
+                Pred::And(items.into_iter().map(|(_, p)| p).collect())
+            }
+            Pred::Or(items) => Pred::Or(
+                items
+                    .into_iter()
+                    .map(|p| p.order_by_estimate(snap))
+                    .collect(),
+            ),
+            Pred::Not(p) => Pred::Not(Box::new(p.order_by_estimate(snap))),
+            Pred::IsTrue(p) => Pred::IsTrue(Box::new(p.order_by_estimate(snap))),
+            Pred::IsFalse(p) => Pred::IsFalse(Box::new(p.order_by_estimate(snap))),
+            other => other,
+        }
+    }
+}
+
+/// Evaluates predicates over one shard of a table.
+pub struct ShardEval<'a> {
+    snap: &'a TableSnapshot,
+    shard: u32,
+    live: RoaringBitmap,
+}
+
+impl<'a> ShardEval<'a> {
+    /// An evaluator for `shard` of `snap`.
+    pub fn new(snap: &'a TableSnapshot, shard: u32) -> SqlResult<ShardEval<'a>> {
+        let live = snap.live(shard)?;
+        Ok(ShardEval { snap, shard, live })
+    }
+
+    /// Live rows of the shard.
+    pub fn live(&self) -> &RoaringBitmap {
+        &self.live
+    }
+
+    fn read(&self, col: ColumnId, read: ColumnRead<'_>) -> SqlResult<Arc<RoaringBitmap>> {
+        Ok(self.snap.bitmap(col, read, self.shard)?)
+    }
+
+    fn not_null(&self, col: ColumnId) -> SqlResult<Arc<RoaringBitmap>> {
+        self.read(col, ColumnRead::NotNull)
+    }
+
+    fn union_values(&self, col: ColumnId, values: &[Arc<str>]) -> SqlResult<RoaringBitmap> {
+        let mut out = RoaringBitmap::new();
+        for v in values {
+            out |= self.read(col, ColumnRead::Value(v))?.as_ref();
+        }
+        Ok(out)
+    }
+
+    fn bsi_compare(
+        &self,
+        col: ColumnId,
+        f: impl Fn(&BsiRef<'_, Arc<RoaringBitmap>>) -> RoaringBitmap,
+    ) -> SqlResult<RoaringBitmap> {
+        let n = self.snap.numeric(col, self.shard)?;
+        let bsi = BsiRef::new(&n.not_null, &n.sign, &n.planes);
+        Ok(f(&bsi))
+    }
+
+    /// Rows of the shard where `p` is TRUE.
+    pub fn eval_true(&self, p: &Pred) -> SqlResult<RoaringBitmap> {
+        Ok(match p {
+            Pred::Const(Some(true)) => self.live.clone(),
+            Pred::Const(_) => RoaringBitmap::new(),
+            Pred::Flag { col, value } => {
+                let read = if *value {
+                    ColumnRead::True
+                } else {
+                    ColumnRead::False
+                };
+                self.read(*col, read)?.as_ref() & &self.live
+            }
+            Pred::IsNull { col } => &self.live - self.not_null(*col)?.as_ref(),
+            Pred::AnyValue { col, values } => self.union_values(*col, values)? & &self.live,
+            Pred::AllValues { col, values } => {
+                let mut acc = self.not_null(*col)?.as_ref() & &self.live;
+                for v in values {
+                    if acc.is_empty() {
+                        break;
+                    }
+                    acc &= self.read(*col, ColumnRead::Value(v))?.as_ref();
+                }
+                acc
+            }
+            Pred::Compare { col, op, value } => {
+                self.bsi_compare(*col, |b| b.compare(*op, *value))? & &self.live
+            }
+            Pred::Between { col, lo, hi } => {
+                self.bsi_compare(*col, |b| b.between(*lo, *hi))? & &self.live
+            }
+            Pred::Rows(rows) => rows.as_ref() & &self.live,
+            Pred::And(items) => {
+                let mut iter = items.iter();
+                let Some(first) = iter.next() else {
+                    return Ok(self.live.clone());
+                };
+                let mut acc = self.eval_true(first)?;
+                for item in iter {
+                    if acc.is_empty() {
+                        break;
+                    }
+                    acc &= self.eval_true(item)?;
+                }
+                acc
+            }
+            Pred::Or(items) => {
+                let mut acc = RoaringBitmap::new();
+                for item in items {
+                    acc |= self.eval_true(item)?;
+                }
+                acc
+            }
+            Pred::Not(inner) => self.eval_false(inner)?,
+            Pred::IsTrue(inner) => self.eval_true(inner)?,
+            Pred::IsFalse(inner) => self.eval_false(inner)?,
+        })
+    }
+
+    /// Rows of the shard where `p` is FALSE.
+    pub fn eval_false(&self, p: &Pred) -> SqlResult<RoaringBitmap> {
+        Ok(match p {
+            Pred::Const(Some(false)) => self.live.clone(),
+            Pred::Const(_) => RoaringBitmap::new(),
+            Pred::Flag { col, value } => {
+                let read = if *value {
+                    ColumnRead::False
+                } else {
+                    ColumnRead::True
+                };
+                self.read(*col, read)?.as_ref() & &self.live
+            }
+            Pred::IsNull { col } => self.not_null(*col)?.as_ref() & &self.live,
+            Pred::AnyValue { .. }
+            | Pred::AllValues { .. }
+            | Pred::Compare { .. }
+            | Pred::Between { .. } => {
+                let col = match p {
+                    Pred::AnyValue { col, .. }
+                    | Pred::AllValues { col, .. }
+                    | Pred::Compare { col, .. }
+                    | Pred::Between { col, .. } => *col,
+                    _ => return Ok(RoaringBitmap::new()),
+                };
+                let nn = self.not_null(col)?.as_ref() & &self.live;
+                nn - self.eval_true(p)?
+            }
+            Pred::Rows(rows) => &self.live - rows.as_ref(),
+            Pred::And(items) => {
+                let mut acc = RoaringBitmap::new();
+                for item in items {
+                    acc |= self.eval_false(item)?;
+                }
+                acc
+            }
+            Pred::Or(items) => {
+                let mut iter = items.iter();
+                let Some(first) = iter.next() else {
+                    return Ok(self.live.clone());
+                };
+                let mut acc = self.eval_false(first)?;
+                for item in iter {
+                    if acc.is_empty() {
+                        break;
+                    }
+                    acc &= self.eval_false(item)?;
+                }
+                acc
+            }
+            Pred::Not(inner) => self.eval_true(inner)?,
+            Pred::IsTrue(inner) => &self.live - self.eval_true(inner)?,
+            Pred::IsFalse(inner) => &self.live - self.eval_false(inner)?,
+        })
+    }
+
+    /// The number of rows where `p` is TRUE, without materializing the last
+    /// intersection when `p` is an AND.
+    pub fn count_true(&self, p: &Pred) -> SqlResult<u64> {
+        if let Pred::And(items) = p
+            && items.len() >= 2
+        {
+            let (last, rest) = items.split_last().unwrap_or((&items[0], &[]));
+            let acc = self.eval_true(&Pred::And(rest.to_vec()))?;
+            if acc.is_empty() {
+                return Ok(0);
+            }
+            let other = self.eval_true(last)?;
+            return Ok(acc.intersection_len(&other));
+        }
+        Ok(self.eval_true(p)?.len())
+    }
+}
+
+/// Whether a column type is stored as a bit-sliced index.
+pub fn is_numeric(ty: ColumnType) -> bool {
+    ty.kind() == crate::index::TagKind::Numeric
+}

@@ -1,0 +1,1 @@
+//! The relational layer (being written).
