@@ -38,6 +38,11 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// The allocator the `audb` binary uses (`src/main.rs`), so allocation-heavy
+/// paths (bulk load) cost what they cost in the server.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Set in the re-executed child: the data directory to open.
 const CHILD_ENV: &str = "AUDB_BENCH_CHILD_OPEN";
 /// Rows of the macro load and of the database opened in a fresh process.

@@ -13,7 +13,11 @@
 //!   recovery, and read [`storage::Snapshot`]s.
 
 pub mod catalog;
+pub mod config;
+pub mod db;
+pub mod demo;
 pub mod exec;
 pub mod index;
+pub mod server;
 pub mod sql;
 pub mod storage;

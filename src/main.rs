@@ -1,4 +1,6 @@
-//! The `audb` command line: a thin shell over the library.
+//! The `audb` command line: a thin shell over the library (see [`cli`]).
+
+mod cli;
 
 /// glibc's allocator kept trimming and re-faulting pages while bitmaps were
 /// deserialized (measured: 65 µs → up to 980 µs per 10M-id bitmap); mimalloc
@@ -6,6 +8,6 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn main() {
-    println!("audb {}", env!("CARGO_PKG_VERSION"));
+fn main() -> std::process::ExitCode {
+    cli::main()
 }

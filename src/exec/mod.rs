@@ -7,5 +7,6 @@ pub mod aggregate;
 pub mod convert;
 pub mod filter;
 pub mod parallel;
+pub mod rows;
 
 pub use filter::{Pred, ShardEval};

@@ -142,7 +142,7 @@ impl Decimal {
     }
 
     /// PostgreSQL's base-10000 weight and first base-10000 digit.
-    fn weight_and_first_digit(&self) -> (i64, i128) {
+    pub(crate) fn weight_and_first_digit(&self) -> (i64, i128) {
         if self.mantissa == 0 {
             return (0, 0);
         }

@@ -2,11 +2,17 @@
 //! against the catalog, type checking, planning statements into bitmap
 //! predicate trees plus a small relational layer, and SQLSTATE errors.
 
+pub mod aggregates;
+pub mod audience;
+pub mod ddl;
 pub mod decimal;
+pub mod dml;
 pub mod error;
+pub mod explain;
 pub mod predicate;
 pub mod relation;
 pub mod scalar;
+pub mod select;
 pub mod types;
 
 use error::{SqlError, SqlResult};
@@ -34,4 +40,12 @@ pub fn parse(sql: &str) -> SqlResult<Vec<Statement>> {
                 SqlError::syntax(msg.trim_start_matches("sql parser error: ").to_owned())
             }
         })
+}
+
+/// Parses one expression (used for internal rewrites).
+pub fn parse_expr(sql: &str) -> SqlResult<sqlparser::ast::Expr> {
+    Parser::new(&PostgreSqlDialect {})
+        .try_with_sql(sql)
+        .and_then(|mut p| p.parse_expr())
+        .map_err(|e| SqlError::syntax(e.to_string()))
 }

@@ -18,11 +18,12 @@ use super::segment::{Segment, write_segment};
 use super::snapshot::TableSnapshot;
 use super::store::{Store, row_u32};
 use super::version::{SegmentSet, Version};
-use super::write::{check_key, check_value};
+use super::write::{check_cell, check_key};
 use crate::index::bsi::BsiBuilder;
 use crate::index::{Key, RowId, TagKind, Value};
 use roaring::RoaringBitmap;
-use std::collections::{BTreeMap, HashMap};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// What a bulk load did.
@@ -89,7 +90,7 @@ impl ColumnBuilder {
     fn new(kind: TagKind) -> ColumnBuilder {
         let body = match kind {
             TagKind::Flag => Builder::Flag(Appender::default()),
-            TagKind::Categorical | TagKind::MultiValued => Builder::Values(HashMap::new()),
+            TagKind::Categorical | TagKind::MultiValued => Builder::Values(HashMap::default()),
             TagKind::Numeric => Builder::Numeric(BsiBuilder::new()),
         };
         ColumnBuilder {
@@ -231,6 +232,7 @@ impl Store {
         let snap = TableSnapshot::new(state.clone());
         let schema = state.schema.clone();
         let mut kinds = Vec::with_capacity(columns.len());
+        let mut cols = Vec::with_capacity(columns.len());
         for &c in columns {
             let col = schema
                 .column_by_id(c)
@@ -239,12 +241,13 @@ impl Store {
                     column: c.to_string(),
                 })?;
             kinds.push(col.ty.kind());
+            cols.push(col.clone());
         }
         let mut builders: Vec<ColumnBuilder> =
             kinds.iter().map(|k| ColumnBuilder::new(*k)).collect();
         let first_row = state.next_row_id;
         let mut next_row = first_row;
-        let mut new_keys: HashMap<Key, RowId> = HashMap::new();
+        let mut new_keys: HashMap<Key, RowId> = HashMap::default();
         let mut keys = Vec::new();
         let mut fallback = MemTable::new(row_u32(next_row));
         let empty_table = first_row == 0;
@@ -264,8 +267,10 @@ impl Store {
                     },
                 ));
             }
-            for (c, v) in columns.iter().zip(&values) {
-                check_value(&snap, *c, v.as_ref()).map_err(|e| bad_row(n, e))?;
+            for (c, v) in cols.iter().zip(&values) {
+                if let Some(v) = v {
+                    check_cell(c, v).map_err(|e| bad_row(n, e))?;
+                }
             }
             let existing = match new_keys.get(&key) {
                 Some(r) => Some(*r),

@@ -120,9 +120,8 @@ impl MemTable {
             LoggedOp::NewRow { row, key } => self.keys.push(key.clone(), *row),
             LoggedOp::Set { row, column, value } => {
                 if let Some(kind) = kind_of(*column) {
-                    let rows = RoaringBitmap::from_iter([*row]);
                     let col = self.column_mut(*column, kind);
-                    assign(col, &rows, value.as_ref());
+                    assign_one(col, *row, value.as_ref());
                 }
                 true
             }
@@ -168,6 +167,78 @@ fn add_rows(bm: &mut Arc<RoaringBitmap>, rows: &RoaringBitmap) {
     if !rows.is_subset(bm) {
         *Arc::make_mut(bm) |= rows;
     }
+}
+
+/// Sets or clears one bit, cloning the bitmap only if it actually changes.
+fn set_bit(bm: &mut Arc<RoaringBitmap>, row: RowId, on: bool) {
+    if bm.contains(row) != on {
+        let b = Arc::make_mut(bm);
+        if on {
+            b.insert(row);
+        } else {
+            b.remove(row);
+        }
+    }
+}
+
+/// Sets one row of a column: the single-row path of [`assign`], with point
+/// operations instead of bitmap ones.
+fn assign_one(col: &mut ColumnDelta, row: RowId, value: Option<&Value>) {
+    let was_touched = col.touched.contains(row);
+    set_bit(&mut col.touched, row, true);
+    let non_null = match (&mut col.body, value) {
+        (ColumnBody::Flag { trues }, v) => {
+            let b = matches!(v, Some(Value::Bool(true)));
+            set_bit(trues, row, b);
+            matches!(v, Some(Value::Bool(_)))
+        }
+        (ColumnBody::Values { values, .. }, v) => {
+            if was_touched {
+                for bm in values.values_mut() {
+                    set_bit(bm, row, false);
+                }
+                values.retain(|_, bm| !bm.is_empty());
+            }
+            let items: &[String] = match v {
+                Some(Value::Text(s)) => std::slice::from_ref(s),
+                Some(Value::TextSet(set)) => set,
+                _ => &[],
+            };
+            for item in items {
+                match values.get_mut(item.as_str()) {
+                    Some(bm) => set_bit(bm, row, true),
+                    None => {
+                        values.insert(
+                            Arc::from(item.as_str()),
+                            Arc::new(RoaringBitmap::from_iter([row])),
+                        );
+                    }
+                }
+            }
+            matches!(v, Some(Value::Text(_) | Value::TextSet(_)))
+        }
+        (ColumnBody::Numeric { sign, planes }, v) => {
+            let v = match v {
+                Some(Value::Int(v)) => Some(*v),
+                _ => None,
+            };
+            let magnitude = v.map_or(0, i64::unsigned_abs);
+            set_bit(sign, row, v.is_some_and(|v| v < 0));
+            let needed = (64 - magnitude.leading_zeros()) as usize;
+            if planes.len() < needed {
+                planes.resize_with(needed, Arc::default);
+            }
+            for (bit, plane) in planes.iter_mut().enumerate() {
+                let on = magnitude >> bit & 1 == 1;
+                // A row new to this level holds no bits yet: only set ones.
+                if on || was_touched {
+                    set_bit(plane, row, on);
+                }
+            }
+            v.is_some()
+        }
+    };
+    set_bit(&mut col.not_null, row, non_null);
 }
 
 /// Sets `rows` of a column to `value` (NULL for `None`), as bitmap operations.

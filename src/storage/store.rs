@@ -51,7 +51,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Options {
         Options {
-            memtable_ops_max: 1_000_000,
+            memtable_ops_max: 262_144,
             bitmap_cache_bytes: 1 << 30,
             group_commit_max: 4096,
             merge_policy: MergePolicy::default(),
@@ -218,6 +218,17 @@ impl Store {
 
     /// Creates a table; returns its id.
     pub fn create_table(&self, name: &str, key_name: &str, key_type: KeyType) -> Result<TableId> {
+        self.create_table_with_columns(name, key_name, key_type, &[])
+    }
+
+    /// Creates a table with its tag columns in one durable step; returns its id.
+    pub fn create_table_with_columns(
+        &self,
+        name: &str,
+        key_name: &str,
+        key_type: KeyType,
+        columns: &[(String, ColumnType)],
+    ) -> Result<TableId> {
         self.inner.change_schema(|m, _| {
             if m.tables.values().any(|t| t.schema.name == name) {
                 return Err(StorageError::TableExists(name.into()));
@@ -230,14 +241,34 @@ impl Store {
             }
             let id = m.next_table_id.max(1);
             m.next_table_id = id + 1;
-            let schema = TableSchema {
+            if columns.len() > limits::COLUMNS_MAX {
+                return Err(StorageError::LimitExceeded(format!(
+                    "at most {} columns per table",
+                    limits::COLUMNS_MAX
+                )));
+            }
+            let mut schema = TableSchema {
                 id,
                 name: name.into(),
                 key_name: key_name.into(),
                 key_type,
-                columns: Vec::new(),
+                columns: Vec::with_capacity(columns.len()),
                 next_column_id: 0,
             };
+            for (col, ty) in columns {
+                if schema.column(col).is_some() || col == key_name {
+                    return Err(StorageError::ColumnExists {
+                        table: name.into(),
+                        column: col.clone(),
+                    });
+                }
+                schema.columns.push(ColumnSchema {
+                    id: schema.next_column_id,
+                    name: col.clone(),
+                    ty: *ty,
+                });
+                schema.next_column_id += 1;
+            }
             m.tables.insert(
                 id,
                 ManifestTable {
@@ -489,15 +520,23 @@ impl Inner {
                 .map(|_| Err(StorageError::Unavailable(why.clone())))
                 .collect();
         }
+        // One successor state per table for the whole group, so each shared
+        // memtable bitmap is copied at most once per commit.
         let mut tables = version.tables.clone();
-        let mut flush_needed = false;
+        let mut changed: BTreeMap<TableId, TableState> = BTreeMap::new();
         for rec in &records {
-            if let Some(state) = tables.get(&rec.table) {
-                let mut next = state.successor();
-                apply_record(&mut next, rec);
-                flush_needed |= next.active.ops >= self.options.memtable_ops_max;
-                tables.insert(rec.table, Arc::new(next));
-            }
+            let Some(state) = version.tables.get(&rec.table) else {
+                continue;
+            };
+            let next = changed
+                .entry(rec.table)
+                .or_insert_with(|| state.successor());
+            apply_record(next, rec);
+        }
+        let mut flush_needed = false;
+        for (id, next) in changed {
+            flush_needed |= next.active.ops >= self.options.memtable_ops_max;
+            tables.insert(id, Arc::new(next));
         }
         st.seq = seq;
         self.publish(Version {

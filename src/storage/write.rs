@@ -306,6 +306,39 @@ pub(crate) fn check_value(
     let Some(value) = value else {
         return Ok(());
     };
+    check_cell(column, value)?;
+    let items: &[String] = match value {
+        Value::Text(s) => std::slice::from_ref(s),
+        Value::TextSet(set) => set,
+        _ => return Ok(()),
+    };
+    if matches!(
+        column.ty.kind(),
+        TagKind::Categorical | TagKind::MultiValued
+    ) && snap.distinct_upper_bound(col) + items.len() > limits::DISTINCT_VALUES_MAX
+    {
+        let known = snap.values(col)?;
+        let new = items
+            .iter()
+            .filter(|i| {
+                known
+                    .binary_search_by(|k| k.as_ref().cmp(i.as_str()))
+                    .is_err()
+            })
+            .count();
+        if new > 0 && known.len() + new > limits::DISTINCT_VALUES_MAX {
+            return Err(StorageError::TooManyValues {
+                column: column.name.clone(),
+                max: limits::DISTINCT_VALUES_MAX,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Checks one value against its column's type and size limits (not the
+/// distinct-value limit, which needs the table).
+pub(crate) fn check_cell(column: &super::schema::ColumnSchema, value: &Value) -> Result<()> {
     if !column.ty.admits(value) {
         return Err(StorageError::InvalidValue {
             column: column.name.clone(),
@@ -332,27 +365,6 @@ pub(crate) fn check_value(
                 column: column.name.clone(),
                 len: item.len(),
                 max: limits::VALUE_BYTES_MAX,
-            });
-        }
-    }
-    if matches!(
-        column.ty.kind(),
-        TagKind::Categorical | TagKind::MultiValued
-    ) && snap.distinct_upper_bound(col) + items.len() > limits::DISTINCT_VALUES_MAX
-    {
-        let known = snap.values(col)?;
-        let new = items
-            .iter()
-            .filter(|i| {
-                known
-                    .binary_search_by(|k| k.as_ref().cmp(i.as_str()))
-                    .is_err()
-            })
-            .count();
-        if new > 0 && known.len() + new > limits::DISTINCT_VALUES_MAX {
-            return Err(StorageError::TooManyValues {
-                column: column.name.clone(),
-                max: limits::DISTINCT_VALUES_MAX,
             });
         }
     }

@@ -36,6 +36,7 @@ pub use cast::cast;
 pub use coerce::{CoercionKind, can_coerce, select_common_type};
 pub use datetime::{format_interval, parse_interval};
 pub use eval::eval;
+pub(crate) use eval::{Env, eval_in};
 pub use format::{compare_datums, format_text};
 pub use text::{format_text_array, parse_text_array};
 pub(crate) use window::eval_windows;

@@ -1,0 +1,305 @@
+//! Settings of the `audb` binary: defaults, an optional TOML file
+//! (`--config audb.toml`), `AUDB_*` environment variables and command-line
+//! flags, in increasing order of precedence.
+//!
+//! [`SETTINGS`] lists every setting once (TOML key, flag, environment
+//! variable, default, meaning); the README's configuration table and the
+//! CLI's `--help` texts follow it.
+//!
+//! ```toml
+//! # audb.toml
+//! data_dir = "/var/lib/audb"
+//! listen = "0.0.0.0:5433"
+//! log = "info,audb::storage=debug"
+//! bitmap_cache_bytes = 4294967296
+//! ```
+
+use crate::storage::Options;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Default data directory (relative to the working directory).
+pub const DEFAULT_DATA_DIR: &str = "./audb-data";
+/// Default listen address: loopback only, and not PostgreSQL's 5432.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:5433";
+/// Default log filter (`RUST_LOG` syntax).
+pub const DEFAULT_LOG: &str = "info";
+
+/// One documented setting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SettingDoc {
+    /// Key in the TOML file.
+    pub key: &'static str,
+    /// Command-line flag (empty if there is none).
+    pub flag: &'static str,
+    /// Environment variable.
+    pub env: &'static str,
+    /// Default, as text.
+    pub default: &'static str,
+    /// What it does.
+    pub help: &'static str,
+}
+
+/// Every setting, in the order of the README's table.
+pub const SETTINGS: &[SettingDoc] = &[
+    SettingDoc {
+        key: "data_dir",
+        flag: "--data-dir",
+        env: "AUDB_DATA_DIR",
+        default: DEFAULT_DATA_DIR,
+        help: "data directory (created by `serve` and `demo` if missing)",
+    },
+    SettingDoc {
+        key: "listen",
+        flag: "--listen",
+        env: "AUDB_LISTEN",
+        default: DEFAULT_LISTEN,
+        help: "address and port `serve` accepts PostgreSQL clients on",
+    },
+    SettingDoc {
+        key: "log",
+        flag: "--log",
+        env: "AUDB_LOG",
+        default: "info (`RUST_LOG` if set)",
+        help: "log filter in `RUST_LOG` syntax, e.g. `info,audb::storage=debug`",
+    },
+    SettingDoc {
+        key: "demo",
+        flag: "--demo",
+        env: "AUDB_DEMO",
+        default: "false",
+        help: "`serve`: load the demo audience first if the data directory is empty",
+    },
+    SettingDoc {
+        key: "demo_users",
+        flag: "--users / --demo-users",
+        env: "AUDB_DEMO_USERS",
+        default: "1000000",
+        help: "rows of the demo audience",
+    },
+    SettingDoc {
+        key: "demo_seed",
+        flag: "--seed / --demo-seed",
+        env: "AUDB_DEMO_SEED",
+        default: "42",
+        help: "seed of the demo audience (same seed, same data)",
+    },
+    SettingDoc {
+        key: "bitmap_cache_bytes",
+        flag: "--bitmap-cache-bytes",
+        env: "AUDB_BITMAP_CACHE_BYTES",
+        default: "1073741824",
+        help: "memory for deserialized segment bitmaps",
+    },
+    SettingDoc {
+        key: "memtable_ops_max",
+        flag: "--memtable-ops-max",
+        env: "AUDB_MEMTABLE_OPS_MAX",
+        default: "1000000",
+        help: "writes a table buffers before they are flushed to a segment file",
+    },
+    SettingDoc {
+        key: "",
+        flag: "--config",
+        env: "AUDB_CONFIG",
+        default: "none",
+        help: "TOML file with any of the keys above",
+    },
+];
+
+/// Settings as given by one source: every field optional. This is the
+/// TOML file's schema; unknown keys are an error (a typo must not be ignored).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartialSettings {
+    /// See [`Settings::data_dir`].
+    pub data_dir: Option<PathBuf>,
+    /// See [`Settings::listen`].
+    pub listen: Option<SocketAddr>,
+    /// See [`Settings::log`].
+    pub log: Option<String>,
+    /// See [`Settings::demo`].
+    pub demo: Option<bool>,
+    /// See [`Settings::demo_users`].
+    pub demo_users: Option<u64>,
+    /// See [`Settings::demo_seed`].
+    pub demo_seed: Option<u64>,
+    /// See [`Settings::bitmap_cache_bytes`].
+    pub bitmap_cache_bytes: Option<usize>,
+    /// See [`Settings::memtable_ops_max`].
+    pub memtable_ops_max: Option<u64>,
+}
+
+impl PartialSettings {
+    /// Each field of `self`, or of `lower` where `self` has none.
+    pub fn or(self, lower: PartialSettings) -> PartialSettings {
+        PartialSettings {
+            data_dir: self.data_dir.or(lower.data_dir),
+            listen: self.listen.or(lower.listen),
+            log: self.log.or(lower.log),
+            demo: self.demo.or(lower.demo),
+            demo_users: self.demo_users.or(lower.demo_users),
+            demo_seed: self.demo_seed.or(lower.demo_seed),
+            bitmap_cache_bytes: self.bitmap_cache_bytes.or(lower.bitmap_cache_bytes),
+            memtable_ops_max: self.memtable_ops_max.or(lower.memtable_ops_max),
+        }
+    }
+}
+
+/// The settings in force, every one resolved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settings {
+    /// The data directory.
+    pub data_dir: PathBuf,
+    /// Where `serve` listens.
+    pub listen: SocketAddr,
+    /// Log filter in `RUST_LOG` syntax; `None` = `RUST_LOG` or [`DEFAULT_LOG`].
+    pub log: Option<String>,
+    /// `serve`: load the demo audience into an empty data directory first.
+    pub demo: bool,
+    /// Rows of the demo audience.
+    pub demo_users: u64,
+    /// Seed of the demo audience.
+    pub demo_seed: u64,
+    /// Bytes of deserialized segment bitmaps kept in memory.
+    pub bitmap_cache_bytes: usize,
+    /// Operations a table's memtable holds before it is flushed.
+    pub memtable_ops_max: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings::resolve(PartialSettings::default())
+    }
+}
+
+impl Settings {
+    /// Fills what `given` leaves open with the defaults.
+    pub fn resolve(given: PartialSettings) -> Settings {
+        let options = Options::default();
+        Settings {
+            data_dir: given
+                .data_dir
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+            listen: given
+                .listen
+                .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 5433))),
+            log: given.log,
+            demo: given.demo.unwrap_or(false),
+            demo_users: given.demo_users.unwrap_or(crate::demo::DEFAULT_USERS),
+            demo_seed: given.demo_seed.unwrap_or(crate::demo::DEFAULT_SEED),
+            bitmap_cache_bytes: given
+                .bitmap_cache_bytes
+                .unwrap_or(options.bitmap_cache_bytes),
+            memtable_ops_max: given.memtable_ops_max.unwrap_or(options.memtable_ops_max),
+        }
+    }
+
+    /// Store options for these settings.
+    pub fn store_options(&self) -> Options {
+        Options {
+            bitmap_cache_bytes: self.bitmap_cache_bytes,
+            memtable_ops_max: self.memtable_ops_max.max(1),
+            ..Options::default()
+        }
+    }
+}
+
+/// A configuration file that could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has an unknown key or a wrong type.
+    #[error("config file {}, line {line}: {message}", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the error.
+        line: usize,
+        /// What was wrong (one line).
+        message: String,
+    },
+}
+
+/// Reads a TOML settings file.
+pub fn read_file(path: &Path) -> Result<PartialSettings, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    parse(&text).map_err(|(line, message)| ConfigError::Parse {
+        path: path.to_owned(),
+        line,
+        message,
+    })
+}
+
+/// Parses TOML settings; an error is its 1-based line and a one-line message.
+pub fn parse(text: &str) -> Result<PartialSettings, (usize, String)> {
+    toml::from_str(text).map_err(|e: toml::de::Error| {
+        let line = e.span().map_or(1, |s| {
+            text[..s.start.min(text.len())].matches('\n').count() + 1
+        });
+        let message = e
+            .message()
+            .lines()
+            .next()
+            .unwrap_or("invalid TOML")
+            .to_owned();
+        (line, message)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_values_fill_what_flags_leave_open() {
+        let file =
+            parse("data_dir = \"/d\"\nlisten = \"0.0.0.0:6000\"\ndemo_users = 5\n").expect("parse");
+        let flags = PartialSettings {
+            listen: Some("127.0.0.1:7000".parse().expect("addr")),
+            ..PartialSettings::default()
+        };
+        let s = Settings::resolve(flags.or(file));
+        assert_eq!(s.data_dir, PathBuf::from("/d"));
+        assert_eq!(s.listen.port(), 7000);
+        assert_eq!(s.demo_users, 5);
+        assert_eq!(s.demo_seed, crate::demo::DEFAULT_SEED);
+    }
+
+    #[test]
+    fn unknown_key_is_an_error_with_its_line() {
+        let (line, message) = parse("listen = \"127.0.0.1:1\"\ndata_dri = \"x\"\n").unwrap_err();
+        assert_eq!(line, 2);
+        assert!(message.contains("data_dri"), "{message}");
+    }
+
+    #[test]
+    fn defaults_match_the_documented_table() {
+        let s = Settings::default();
+        assert_eq!(s.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
+        assert_eq!(s.listen.to_string(), DEFAULT_LISTEN);
+        for doc in SETTINGS {
+            let expected = match doc.key {
+                "demo_users" => s.demo_users.to_string(),
+                "demo_seed" => s.demo_seed.to_string(),
+                "bitmap_cache_bytes" => s.bitmap_cache_bytes.to_string(),
+                "memtable_ops_max" => s.memtable_ops_max.to_string(),
+                _ => continue,
+            };
+            assert_eq!(doc.default, expected, "{}", doc.key);
+        }
+    }
+}

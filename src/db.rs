@@ -1,0 +1,461 @@
+//! [`Db`]: the library entry point that the server, the CLI, tests and
+//! benchmarks call. `Db::execute(session, sql)` parses, plans and runs
+//! statements over one snapshot each.
+
+use crate::exec::parallel::Cancel;
+use crate::sql::error::{SqlError, SqlResult, SqlState};
+use crate::sql::relation::{Column, Relation};
+use crate::sql::scalar::{EvalContext, Params};
+use crate::sql::select::{QueryCtx, run_query};
+use crate::sql::types::{DataType, Datum};
+use crate::sql::{ddl, dml};
+use crate::storage::{Options, Store};
+use parking_lot::Mutex;
+use sqlparser::ast::{Expr, Statement, Visit, Visitor};
+use std::collections::{BTreeMap, HashMap};
+use std::ops::ControlFlow;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// The outcome of one statement.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StatementResult {
+    /// Rows, with their column names and types.
+    Rows(Arc<Relation>),
+    /// A command completed; the PostgreSQL command tag (`INSERT 0 3`, …).
+    Command(String),
+}
+
+/// Settings and state of one client session.
+#[derive(Debug)]
+pub struct Session {
+    /// The user name the session authenticated as.
+    pub user: String,
+    /// Settings by lower-case name (`timezone`, `datestyle`, …).
+    pub settings: BTreeMap<String, String>,
+    /// Set to cancel the running statement (57014).
+    pub cancel: Arc<AtomicBool>,
+}
+
+impl Session {
+    /// A new session with PostgreSQL's default settings.
+    pub fn new(user: impl Into<String>) -> Session {
+        let settings = [
+            ("timezone", "UTC"),
+            ("datestyle", "ISO, MDY"),
+            ("client_encoding", "UTF8"),
+            ("server_encoding", "UTF8"),
+            ("application_name", ""),
+            ("extra_float_digits", "1"),
+            ("search_path", "\"$user\", public"),
+            ("statement_timeout", "0"),
+            ("standard_conforming_strings", "on"),
+            ("integer_datetimes", "on"),
+            ("intervalstyle", "postgres"),
+            ("transaction_isolation", "read committed"),
+            ("default_transaction_isolation", "read committed"),
+            ("transaction_read_only", "off"),
+            ("is_superuser", "on"),
+            ("max_identifier_length", "63"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        Session {
+            user: user.into(),
+            settings,
+            cancel: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// The session time zone as a fixed offset east of UTC, in seconds.
+    pub fn timezone_offset_secs(&self) -> i32 {
+        self.settings
+            .get("timezone")
+            .and_then(|tz| parse_timezone(tz))
+            .unwrap_or(0)
+    }
+
+    /// `statement_timeout` as a duration (`None` = no timeout).
+    pub fn statement_timeout(&self) -> Option<Duration> {
+        let v = self.settings.get("statement_timeout")?;
+        let v = v.trim();
+        let (num, unit) = v
+            .find(|c: char| !c.is_ascii_digit())
+            .map_or((v, "ms"), |i| (&v[..i], v[i..].trim()));
+        let n: u64 = num.parse().ok()?;
+        let ms = match unit {
+            "" | "ms" => n,
+            "s" => n * 1000,
+            "min" => n * 60_000,
+            _ => return None,
+        };
+        (ms > 0).then(|| Duration::from_millis(ms))
+    }
+}
+
+/// Parses a time zone setting into a fixed offset (seconds east of UTC).
+/// Named zones are limited to common fixed-offset ones.
+pub fn parse_timezone(tz: &str) -> Option<i32> {
+    let t = tz.trim().trim_matches('\'');
+    let named = match t.to_ascii_lowercase().as_str() {
+        "utc" | "gmt" | "z" | "zulu" | "etc/utc" | "universal" => Some(0),
+        "asia/shanghai" | "prc" | "asia/chongqing" | "asia/hong_kong" | "asia/taipei"
+        | "asia/singapore" | "asia/macau" => Some(8 * 3600),
+        "asia/tokyo" | "asia/seoul" => Some(9 * 3600),
+        "asia/kolkata" | "asia/calcutta" => Some(5 * 3600 + 1800),
+        _ => None,
+    };
+    if named.is_some() {
+        return named;
+    }
+    let s = t
+        .strip_prefix("UTC")
+        .or_else(|| t.strip_prefix("GMT"))
+        .unwrap_or(t);
+    let (sign, rest) = match s.as_bytes().first()? {
+        b'+' => (1, &s[1..]),
+        b'-' => (-1, &s[1..]),
+        b'0'..=b'9' => (1, s),
+        _ => return None,
+    };
+    let (h, m) = match rest.split_once(':') {
+        Some((h, m)) => (h.parse::<i32>().ok()?, m.parse::<i32>().ok()?),
+        None => (rest.parse::<i32>().ok()?, 0),
+    };
+    if h > 15 || m > 59 {
+        return None;
+    }
+    Some(sign * (h * 3600 + m * 60))
+}
+
+/// Cached results of read-only queries, valid for one snapshot version.
+struct ResultCache {
+    version: u64,
+    entries: HashMap<(String, String, i32), Arc<Relation>>,
+}
+
+/// Most cached results per snapshot version.
+const RESULT_CACHE_ENTRIES_MAX: usize = 1024;
+
+/// An open audb database.
+pub struct Db {
+    store: Store,
+    cache: Mutex<ResultCache>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("store", &self.store)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Functions whose value changes between executions of the same statement.
+const VOLATILE: &[&str] = &[
+    "now",
+    "random",
+    "current_date",
+    "current_timestamp",
+    "localtimestamp",
+    "localtime",
+    "current_time",
+    "clock_timestamp",
+    "statement_timestamp",
+    "transaction_timestamp",
+    "timeofday",
+];
+
+fn is_cacheable(stmt: &Statement) -> bool {
+    struct Volatile;
+    impl Visitor for Volatile {
+        type Break = ();
+        fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
+            if let Expr::Function(f) = e
+                && let Some(sqlparser::ast::ObjectNamePart::Identifier(id)) = f.name.0.last()
+                && VOLATILE.contains(&id.value.to_lowercase().as_str())
+            {
+                return ControlFlow::Break(());
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    matches!(stmt, Statement::Query(_)) && stmt.visit(&mut Volatile).is_continue()
+}
+
+fn now_micros() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+impl Db {
+    /// Opens (or creates) the database in `path`.
+    pub fn open(path: impl AsRef<Path>, options: Options) -> SqlResult<Db> {
+        Ok(Db::with_store(Store::open(path, options)?))
+    }
+
+    /// Wraps an open store.
+    pub fn with_store(store: Store) -> Db {
+        Db {
+            store,
+            cache: Mutex::new(ResultCache {
+                version: 0,
+                entries: HashMap::new(),
+            }),
+        }
+    }
+
+    /// The storage layer.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Parses and runs every statement of `sql`, stopping at the first error.
+    pub fn execute(&self, session: &mut Session, sql: &str) -> SqlResult<Vec<StatementResult>> {
+        let stmts = crate::sql::parse(sql)?;
+        let mut out = Vec::with_capacity(stmts.len());
+        for s in &stmts {
+            out.push(self.run(session, s, &[], &[])?);
+        }
+        Ok(out)
+    }
+
+    /// Runs one parsed statement with parameter values `params` (of types
+    /// `param_types`, `Unknown` where the client did not say).
+    pub fn run(
+        &self,
+        session: &mut Session,
+        stmt: &Statement,
+        param_types: &[DataType],
+        params: &[Datum],
+    ) -> SqlResult<StatementResult> {
+        session
+            .cancel
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+        let snapshot = self.store.snapshot();
+        let tz = session.timezone_offset_secs();
+        let cache_key = is_cacheable(stmt).then(|| (stmt.to_string(), format!("{params:?}"), tz));
+        if let Some(key) = &cache_key {
+            let cache = self.cache.lock();
+            if cache.version == snapshot.version()
+                && let Some(hit) = cache.entries.get(key)
+            {
+                return Ok(StatementResult::Rows(hit.clone()));
+            }
+        }
+        let eval = EvalContext {
+            now_micros: now_micros(),
+            timezone_offset_secs: tz,
+            params: params.to_vec(),
+        };
+        let params_cell = std::cell::RefCell::new(Params::with_types(param_types.to_vec()));
+        let deadline = session.statement_timeout().map(|d| Instant::now() + d);
+        let cancel = Cancel::new(session.cancel.clone(), deadline);
+        let ctx = QueryCtx {
+            snapshot: &snapshot,
+            eval: &eval,
+            params: &params_cell,
+            cancel: &cancel,
+            depth: 0,
+        };
+        let result = self.dispatch(session, &ctx, stmt)?;
+        if let (Some(key), StatementResult::Rows(rel)) = (cache_key, &result) {
+            let mut cache = self.cache.lock();
+            if cache.version != snapshot.version() {
+                cache.version = snapshot.version();
+                cache.entries.clear();
+            }
+            if cache.entries.len() >= RESULT_CACHE_ENTRIES_MAX {
+                cache.entries.clear();
+            }
+            cache.entries.insert(key, rel.clone());
+        }
+        Ok(result)
+    }
+
+    fn dispatch(
+        &self,
+        session: &mut Session,
+        ctx: &QueryCtx<'_>,
+        stmt: &Statement,
+    ) -> SqlResult<StatementResult> {
+        let cmd = |s: &str| Ok(StatementResult::Command(s.to_owned()));
+        match stmt {
+            Statement::Query(q) => Ok(StatementResult::Rows(Arc::new(run_query(ctx, q)?))),
+            Statement::CreateTable(ct) => cmd(&ddl::create_table(&self.store, ct)?),
+            Statement::Drop {
+                object_type,
+                if_exists,
+                names,
+                ..
+            } => cmd(&ddl::drop(&self.store, object_type, *if_exists, names)?),
+            Statement::AlterTable(at) => cmd(&ddl::alter_table(
+                &self.store,
+                &at.name,
+                at.if_exists,
+                &at.operations,
+            )?),
+            Statement::Comment {
+                object_type,
+                object_name,
+                comment,
+                ..
+            } => cmd(&ddl::comment(
+                &self.store,
+                object_type,
+                object_name,
+                comment.as_deref(),
+            )?),
+            Statement::CreateView(cv) => cmd(&ddl::create_view(&self.store, ctx, cv)?),
+            Statement::RefreshMaterializedView(r) => cmd(&ddl::refresh(&self.store, ctx, &r.name)?),
+            Statement::Insert(ins) => cmd(&dml::insert(&self.store, ctx, ins)?),
+            Statement::Update(up) => cmd(&dml::update(&self.store, ctx, up)?),
+            Statement::Delete(del) => cmd(&dml::delete(&self.store, ctx, del)?),
+            Statement::Truncate(t) => {
+                let names: Vec<_> = t.table_names.iter().map(|n| n.name.clone()).collect();
+                cmd(&dml::truncate(&self.store, ctx, &names)?)
+            }
+            Statement::StartTransaction { .. } => cmd("BEGIN"),
+            Statement::Commit { .. } => cmd("COMMIT"),
+            Statement::Rollback { .. } => cmd("ROLLBACK"),
+            Statement::Set(set) => self.set(session, set),
+            Statement::ShowVariable { variable } => {
+                let name = variable
+                    .iter()
+                    .map(|i| i.value.to_lowercase())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let name = match name.as_str() {
+                    "time zone" => "timezone".to_owned(),
+                    "transaction isolation level" => "transaction_isolation".to_owned(),
+                    other => other.to_owned(),
+                };
+                let value = session.settings.get(&name).cloned().ok_or_else(|| {
+                    SqlError::new(
+                        SqlState::UndefinedObject,
+                        format!("unrecognized configuration parameter \"{name}\""),
+                    )
+                })?;
+                Ok(StatementResult::Rows(Arc::new(Relation {
+                    columns: vec![Column {
+                        name: name.clone(),
+                        ty: DataType::Text,
+                    }],
+                    rows: vec![vec![Datum::Text(value)]],
+                })))
+            }
+            Statement::Explain {
+                statement, analyze, ..
+            } => self.explain(ctx, statement, *analyze),
+            other => Err(SqlError::unsupported(format!(
+                "the statement {}",
+                other
+                    .to_string()
+                    .split_whitespace()
+                    .take(2)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ))),
+        }
+    }
+
+    fn set(&self, session: &mut Session, set: &sqlparser::ast::Set) -> SqlResult<StatementResult> {
+        use sqlparser::ast::Set as S;
+        match set {
+            S::SingleAssignment {
+                variable, values, ..
+            } => {
+                let name = variable.to_string().to_lowercase();
+                let value = values
+                    .iter()
+                    .map(|v| match v {
+                        Expr::Value(v) => match &v.value {
+                            sqlparser::ast::Value::SingleQuotedString(s) => s.clone(),
+                            other => other.to_string(),
+                        },
+                        other => other.to_string(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                self.set_var(session, &name, value)
+            }
+            S::SetTimeZone { value, .. } => {
+                let v = match value {
+                    Expr::Value(v) => match &v.value {
+                        sqlparser::ast::Value::SingleQuotedString(s) => s.clone(),
+                        other => other.to_string(),
+                    },
+                    other => other.to_string(),
+                };
+                self.set_var(session, "timezone", v)
+            }
+            S::SetNames { .. } | S::SetNamesDefault {} => {
+                Ok(StatementResult::Command("SET".into()))
+            }
+            S::SetTransaction { .. } => Ok(StatementResult::Command("SET".into())),
+            other => Err(SqlError::unsupported(format!("{other}"))),
+        }
+    }
+
+    fn set_var(
+        &self,
+        session: &mut Session,
+        name: &str,
+        value: String,
+    ) -> SqlResult<StatementResult> {
+        let name = match name {
+            "time zone" => "timezone",
+            other => other,
+        };
+        if name == "timezone" && parse_timezone(&value).is_none() {
+            return Err(SqlError::new(
+                SqlState::InvalidParameterValue,
+                format!("invalid value for parameter \"TimeZone\": \"{value}\""),
+            ));
+        }
+        let value = if value.eq_ignore_ascii_case("default") {
+            Session::new("")
+                .settings
+                .get(name)
+                .cloned()
+                .unwrap_or_default()
+        } else {
+            value
+        };
+        session.settings.insert(name.to_owned(), value);
+        Ok(StatementResult::Command("SET".into()))
+    }
+
+    fn explain(
+        &self,
+        ctx: &QueryCtx<'_>,
+        stmt: &Statement,
+        analyze: bool,
+    ) -> SqlResult<StatementResult> {
+        let Statement::Query(q) = stmt else {
+            return Err(SqlError::unsupported("EXPLAIN of anything but a query"));
+        };
+        let mut lines = crate::sql::explain::explain_query(ctx, q)?;
+        if analyze {
+            let start = Instant::now();
+            let rel = run_query(ctx, q)?;
+            lines.push(format!(
+                "Execution: {} rows in {:.3} ms",
+                rel.rows.len(),
+                start.elapsed().as_secs_f64() * 1000.0
+            ));
+        }
+        Ok(StatementResult::Rows(Arc::new(Relation {
+            columns: vec![Column {
+                name: "QUERY PLAN".into(),
+                ty: DataType::Text,
+            }],
+            rows: lines.into_iter().map(|l| vec![Datum::Text(l)]).collect(),
+        })))
+    }
+}

@@ -1,0 +1,157 @@
+//! Row output: the values of selected rows, extracted column by column from
+//! the bitmaps of each shard rather than looked up row by row.
+
+use super::convert::{decode_int, decode_key};
+use super::filter::{Pred, ShardEval};
+use super::parallel::{Cancel, map_shards};
+use crate::index::bsi::BsiRef;
+use crate::index::{ColumnType, TagKind};
+use crate::sql::error::{SqlError, SqlResult, SqlState};
+use crate::sql::types::Datum;
+use crate::storage::{ColumnId, ColumnRead, TableSnapshot};
+
+/// A column to fetch: the key, or a tag column with its type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fetch {
+    /// The key column.
+    Key,
+    /// A tag column.
+    Tag(ColumnId, ColumnType),
+}
+
+/// Fetches `columns` of the rows where `filter` is TRUE, in row-id order,
+/// skipping `offset` rows and stopping after `limit` rows (if given). Fails
+/// with 54000 if more than `rows_max` rows would be produced.
+pub fn fetch_rows(
+    snap: &TableSnapshot,
+    filter: &Pred,
+    columns: &[Fetch],
+    offset: u64,
+    limit: Option<u64>,
+    rows_max: usize,
+    cancel: &Cancel,
+) -> SqlResult<Vec<Vec<Datum>>> {
+    // Select rows per shard in parallel, then cut the window in row order.
+    let selected = map_shards(snap.shard_count(), cancel, |shard| {
+        let eval = ShardEval::new(snap, shard)?;
+        eval.eval_true(filter)
+    })?;
+    let mut skip = offset;
+    let mut windows = Vec::new();
+    let mut total = 0u64;
+    for (shard, rows) in selected.into_iter().enumerate() {
+        if limit.is_some_and(|l| total >= l) {
+            break;
+        }
+        let mut rows = rows;
+        if skip > 0 {
+            let n = rows.len().min(skip);
+            rows.remove_smallest(n);
+            skip -= n;
+        }
+        if let Some(l) = limit {
+            let room = l.saturating_sub(total);
+            if rows.len() > room {
+                rows.remove_biggest(rows.len() - room);
+            }
+        }
+        total += rows.len();
+        if total > rows_max as u64 {
+            return Err(SqlError::new(
+                SqlState::ProgramLimitExceeded,
+                format!(
+                    "query would return more than {rows_max} rows; add LIMIT or use COPY … TO STDOUT"
+                ),
+            ));
+        }
+        if !rows.is_empty() {
+            windows.push((shard as u32, rows));
+        }
+    }
+    let parts = map_shards(windows.len() as u32, cancel, |i| {
+        let (shard, rows) = &windows[i as usize];
+        extract(snap, *shard, rows, columns)
+    })?;
+    Ok(parts.into_iter().flatten().collect())
+}
+
+/// The values of `columns` for `rows` (all in `shard`), row-major.
+fn extract(
+    snap: &TableSnapshot,
+    shard: u32,
+    rows: &roaring::RoaringBitmap,
+    columns: &[Fetch],
+) -> SqlResult<Vec<Vec<Datum>>> {
+    let ids: Vec<u32> = rows.iter().collect();
+    let pos = |r: u32| ids.binary_search(&r).ok();
+    let mut out: Vec<Vec<Datum>> = vec![Vec::with_capacity(columns.len()); ids.len()];
+    for col in columns {
+        let mut values = vec![Datum::Null; ids.len()];
+        match *col {
+            Fetch::Key => {
+                for (i, r) in ids.iter().enumerate() {
+                    if let Some(k) = snap.key_of(*r)? {
+                        values[i] = decode_key(k);
+                    }
+                }
+            }
+            Fetch::Tag(id, ty) => match ty.kind() {
+                TagKind::Flag => {
+                    let nn = snap.bitmap(id, ColumnRead::NotNull, shard)?;
+                    let t = snap.bitmap(id, ColumnRead::True, shard)?;
+                    for (i, r) in ids.iter().enumerate() {
+                        if nn.contains(*r) {
+                            values[i] = Datum::Bool(t.contains(*r));
+                        }
+                    }
+                }
+                TagKind::Numeric => {
+                    let n = snap.numeric(id, shard)?;
+                    let bsi = BsiRef::new(&n.not_null, &n.sign, &n.planes);
+                    for (r, v) in bsi.values(rows) {
+                        if let Some(i) = pos(r) {
+                            values[i] = decode_int(v, ty);
+                        }
+                    }
+                }
+                TagKind::Categorical | TagKind::MultiValued => {
+                    let dict = snap.values(id)?;
+                    let multi = ty.kind() == TagKind::MultiValued;
+                    if (ids.len() as u64) * 4 < dict.len() as u64 {
+                        // Few rows, many values: look each row up.
+                        for (i, r) in ids.iter().enumerate() {
+                            values[i] = super::convert::decode_value(snap.row_value(id, *r)?, ty);
+                        }
+                    } else {
+                        let nn = snap.bitmap(id, ColumnRead::NotNull, shard)?;
+                        let mut sets: Vec<Vec<Option<String>>> =
+                            vec![Vec::new(); if multi { ids.len() } else { 0 }];
+                        for v in dict.iter() {
+                            let bm = snap.bitmap(id, ColumnRead::Value(v), shard)?;
+                            for r in bm.as_ref() & rows {
+                                if let Some(i) = pos(r) {
+                                    if multi {
+                                        sets[i].push(Some(v.to_string()));
+                                    } else {
+                                        values[i] = Datum::Text(v.to_string());
+                                    }
+                                }
+                            }
+                        }
+                        if multi {
+                            for (i, r) in ids.iter().enumerate() {
+                                if nn.contains(*r) {
+                                    values[i] = Datum::TextArray(std::mem::take(&mut sets[i]));
+                                }
+                            }
+                        }
+                    }
+                }
+            },
+        }
+        for (row, v) in out.iter_mut().zip(values) {
+            row.push(v);
+        }
+    }
+    Ok(out)
+}

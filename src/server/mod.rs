@@ -1,0 +1,311 @@
+//! The PostgreSQL wire-protocol server: psql, drivers and BI tools talk to
+//! audb as if it were PostgreSQL 15.
+//!
+//! This module owns only the protocol (on the `pgwire` crate): startup and
+//! authentication, the simple and extended query protocols, transaction
+//! status, session commands, value encoding and cancel requests. Every SQL
+//! statement runs through [`Db::run`] on a blocking thread, never on the
+//! async reactor; the server has no query logic of its own.
+//!
+//! What the server decides, and clients see:
+//! - **Database names.** One database per data directory, named `audb`.
+//!   `postgres` is accepted as an alias (tools connect to it for
+//!   maintenance). Any other name is refused like PostgreSQL refuses an
+//!   unknown database: FATAL `3D000 database "x" does not exist`. Without a
+//!   database name, PostgreSQL's rule applies: the user name is used.
+//! - **Authentication.** Trust for loopback clients; other addresses are
+//!   refused (`28000`) unless [`ServerConfig::trust_remote`] is set, since
+//!   password authentication does not exist yet.
+//! - **Transactions.** Every statement is atomic and its writes apply (and
+//!   are visible to everyone) as soon as it completes. `BEGIN … COMMIT`
+//!   groups statements for the client: ReadyForQuery reports `T` inside a
+//!   block and `E` after an error in one (every statement then fails with
+//!   `25P02` until `ROLLBACK` or `COMMIT`), as PostgreSQL does. `ROLLBACK`
+//!   cannot undo writes that already applied; it says so with a WARNING
+//!   when the block wrote anything. `SAVEPOINT` / `RELEASE` are accepted
+//!   inside a block and do nothing. A multi-statement simple query is not an
+//!   implicit transaction either: statements before a failing one stay
+//!   applied.
+//! - **Limits.** [`ServerConfig::max_connections`] sessions (`53300` beyond
+//!   it); a client that breaks the protocol loses its own connection only.
+
+mod describe;
+mod encode;
+mod handlers;
+mod session;
+mod sqlstate;
+mod startup;
+
+use crate::db::Db;
+use handlers::{Conn, Handlers};
+use parking_lot::Mutex;
+use pgwire::messages::startup::SecretKey;
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, oneshot};
+use tokio::task::JoinSet;
+
+/// The PostgreSQL version audb presents itself as (`server_version`).
+pub const PG_VERSION: &str = "15.0";
+
+/// `server_version_num` for [`PG_VERSION`].
+pub const PG_VERSION_NUM: &str = "150000";
+
+/// The `server_version` parameter: `15.0 (audb x.y.z)`.
+pub fn server_version() -> String {
+    format!("{PG_VERSION} (audb {})", env!("CARGO_PKG_VERSION"))
+}
+
+/// What `SELECT version()` returns. SQLAlchemy and others parse the
+/// `PostgreSQL 15.0` prefix.
+pub fn version_string() -> String {
+    format!(
+        "PostgreSQL {} on x86_64-pc-linux-gnu, 64-bit",
+        server_version()
+    )
+}
+
+/// The names a client may give as its database (see the module docs).
+pub const DATABASE_NAMES: &[&str] = &["audb", "postgres"];
+
+/// Sockets accepted beyond [`ServerConfig::max_connections`] while they are
+/// still in startup (and cancel requests, which never start a session), so
+/// that clients over the limit get a proper `53300` error instead of a
+/// refused connection, while the number of open sockets stays bounded.
+const STARTUP_SOCKETS_EXTRA: usize = 64;
+
+/// Server settings.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Address to listen on (default `127.0.0.1:5433`, so that a local
+    /// PostgreSQL on 5432 is never in the way).
+    pub listen: SocketAddr,
+    /// Most concurrent sessions; the next one is refused with `53300 sorry,
+    /// too many clients already` (default 200).
+    pub max_connections: usize,
+    /// Trust (no password) clients from non-loopback addresses too. Off by
+    /// default: such clients are refused, as password authentication is not
+    /// implemented yet.
+    pub trust_remote: bool,
+}
+
+impl Default for ServerConfig {
+    fn default() -> ServerConfig {
+        ServerConfig {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 5433)),
+            max_connections: 200,
+            trust_remote: false,
+        }
+    }
+}
+
+/// State shared by every connection of one server.
+pub(crate) struct Shared {
+    pub(crate) config: ServerConfig,
+    /// Sessions past startup.
+    pub(crate) sessions: AtomicUsize,
+    /// Next backend process id handed to a client.
+    next_pid: AtomicI32,
+    /// Cancel flags of live sessions by (pid, secret key).
+    cancels: Mutex<HashMap<i32, (SecretKey, Arc<AtomicBool>)>>,
+}
+
+impl Shared {
+    fn new(config: ServerConfig) -> Shared {
+        Shared {
+            config,
+            sessions: AtomicUsize::new(0),
+            next_pid: AtomicI32::new(1000),
+            cancels: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes a session slot, or `false` when all are in use.
+    pub(crate) fn acquire_session(&self) -> bool {
+        let max = self.config.max_connections;
+        self.sessions
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .is_ok()
+    }
+
+    pub(crate) fn release_session(&self) {
+        self.sessions.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// Registers a session's cancel flag; returns its pid and secret key.
+    pub(crate) fn register_cancel(&self, flag: Arc<AtomicBool>) -> (i32, SecretKey) {
+        let pid = self.next_pid.fetch_add(1, Ordering::Relaxed);
+        let secret = SecretKey::I32(random_i32(pid));
+        self.cancels.lock().insert(pid, (secret.clone(), flag));
+        (pid, secret)
+    }
+
+    pub(crate) fn unregister_cancel(&self, pid: i32) {
+        self.cancels.lock().remove(&pid);
+    }
+
+    /// Sets the cancel flag of the session with this pid and key (a wrong
+    /// key is ignored silently, as PostgreSQL does).
+    pub(crate) fn cancel(&self, pid: i32, secret: &SecretKey) {
+        if let Some((key, flag)) = self.cancels.lock().get(&pid)
+            && key.eq_value(secret)
+        {
+            flag.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+/// A secret key for cancel requests: unpredictable to other clients
+/// (seeded by the process's random hash keys), not cryptographic.
+fn random_i32(salt: i32) -> i32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_i32(salt);
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.finish() as i32
+}
+
+/// Serves `db` on `config.listen` until `shutdown` completes.
+///
+/// On shutdown the server stops accepting and closes every connection;
+/// statements already running finish on their blocking threads (each is
+/// atomic), their results are not sent.
+pub async fn serve(
+    db: Arc<Db>,
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let listener = TcpListener::bind(config.listen).await?;
+    serve_on(listener, db, config, shutdown).await
+}
+
+/// [`serve`] on a listener the caller bound (`config.listen` is ignored).
+pub async fn serve_on(
+    listener: TcpListener,
+    db: Arc<Db>,
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let sockets = Arc::new(Semaphore::new(
+        config.max_connections.saturating_add(STARTUP_SOCKETS_EXTRA),
+    ));
+    let shared = Arc::new(Shared::new(config));
+    let mut connections = JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            // Reap finished connection tasks so the set stays small.
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            accepted = listener.accept() => {
+                let (socket, peer) = match accepted {
+                    Ok(a) => a,
+                    // Out of file descriptors, a connection reset before
+                    // accept…: keep serving the others.
+                    Err(e) => {
+                        tracing::warn!("accept failed: {e}");
+                        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                        continue;
+                    }
+                };
+                let Ok(permit) = sockets.clone().try_acquire_owned() else {
+                    tracing::warn!("refusing {peer}: too many open sockets");
+                    continue;
+                };
+                let conn = Arc::new(Conn::new(db.clone(), shared.clone(), peer));
+                connections.spawn(async move {
+                    if let Err(e) = pgwire::tokio::process_socket(socket, None, Handlers(conn.clone())).await {
+                        tracing::debug!("connection from {peer} ended: {e}");
+                    }
+                    conn.close();
+                    drop(permit);
+                });
+            }
+        }
+    }
+    connections.shutdown().await;
+    Ok(())
+}
+
+/// A server running on a background task (see [`spawn`]).
+#[derive(Debug)]
+pub struct ServerHandle {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl ServerHandle {
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops the server and waits until every connection is closed.
+    pub async fn shutdown(mut self) -> std::io::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.task.take() {
+            Some(task) => task.await.map_err(std::io::Error::other)?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        // Without an explicit shutdown, stop accepting; the task ends on its
+        // own once the signal arrives.
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Binds `config.listen` and serves `db` on a background task of the
+/// current tokio runtime. The handle stops the server when shut down or
+/// dropped.
+pub async fn spawn(db: Arc<Db>, config: ServerConfig) -> std::io::Result<ServerHandle> {
+    let listener = TcpListener::bind(config.listen).await?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(serve_on(listener, db, config, async move {
+        let _ = stopped.await;
+    }));
+    Ok(ServerHandle {
+        addr,
+        stop: Some(stop),
+        task: Some(task),
+    })
+}
+
+/// [`spawn`] on `127.0.0.1:0` (a free port) with default settings, for
+/// tests: returns the address to connect to and the handle.
+pub async fn spawn_for_tests(db: Arc<Db>) -> std::io::Result<(SocketAddr, ServerHandle)> {
+    spawn_for_tests_with(db, ServerConfig::default()).await
+}
+
+/// [`spawn_for_tests`] with settings (`config.listen` is replaced by
+/// `127.0.0.1:0`).
+pub async fn spawn_for_tests_with(
+    db: Arc<Db>,
+    config: ServerConfig,
+) -> std::io::Result<(SocketAddr, ServerHandle)> {
+    let config = ServerConfig {
+        listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        ..config
+    };
+    let handle = spawn(db, config).await?;
+    Ok((handle.local_addr(), handle))
+}

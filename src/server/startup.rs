@@ -1,0 +1,209 @@
+//! Connection startup (trust authentication, database name, connection
+//! limit, the parameters PostgreSQL reports) and cancel requests.
+
+use super::handlers::Conn;
+use super::sqlstate::{codes, fatal, warning};
+use super::{DATABASE_NAMES, PG_VERSION_NUM, server_version};
+use crate::db::{Session, parse_timezone};
+use async_trait::async_trait;
+use futures::sink::{Sink, SinkExt};
+use pgwire::api::auth::{
+    StartupHandler, protocol_negotiation, save_startup_parameters_to_metadata,
+};
+use pgwire::api::cancel::CancelHandler;
+use pgwire::api::{ClientInfo, METADATA_DATABASE, METADATA_USER, PgWireConnectionState};
+use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::messages::cancel::CancelRequest;
+use pgwire::messages::response::{NoticeResponse, ReadyForQuery, TransactionStatus};
+use pgwire::messages::startup::{Authentication, BackendKeyData, ParameterStatus, Startup};
+use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+
+/// Startup parameters that set a session setting, by lower-case name; the
+/// others (`user`, `database`, `options`, `replication`…) do not.
+const STARTUP_SETTINGS: &[&str] = &[
+    "application_name",
+    "client_encoding",
+    "datestyle",
+    "timezone",
+    "extra_float_digits",
+    "search_path",
+    "statement_timeout",
+    "intervalstyle",
+];
+
+/// Applies the settings a client sent at startup to `session`. Values audb
+/// cannot honour are left at their defaults, with a WARNING each (a
+/// PostgreSQL server would refuse the connection; refusing would lock out
+/// drivers that send their platform's zone name, say).
+fn apply_startup_settings(
+    startup: &Startup,
+    session: &mut Session,
+) -> (BTreeMap<String, String>, Vec<ErrorInfo>) {
+    let mut applied = BTreeMap::new();
+    let mut warnings = Vec::new();
+    for (key, value) in &startup.parameters {
+        let name = key.to_ascii_lowercase();
+        if !STARTUP_SETTINGS.contains(&name.as_str()) {
+            continue;
+        }
+        let value = match name.as_str() {
+            "timezone" if parse_timezone(value).is_none() => {
+                warnings.push(warning(
+                    "22023",
+                    format!("time zone \"{value}\" is not supported; the session uses UTC"),
+                ));
+                continue;
+            }
+            "client_encoding" => {
+                let v = value.to_ascii_lowercase().replace('-', "");
+                if !matches!(v.as_str(), "utf8" | "unicode" | "auto") {
+                    warnings.push(warning(
+                        "22023",
+                        format!(
+                            "client encoding \"{value}\" is not supported; the session uses UTF8"
+                        ),
+                    ));
+                }
+                continue;
+            }
+            "datestyle" => {
+                if !value.to_ascii_uppercase().contains("ISO") {
+                    warnings.push(warning(
+                        "22023",
+                        format!(
+                            "DateStyle \"{value}\" is not supported; the session uses ISO, MDY"
+                        ),
+                    ));
+                }
+                continue;
+            }
+            _ => value.clone(),
+        };
+        session.settings.insert(name.clone(), value.clone());
+        applied.insert(name, value);
+    }
+    (applied, warnings)
+}
+
+/// The ParameterStatus messages sent after authentication.
+fn parameter_statuses(session: &Session) -> Vec<(String, String)> {
+    let setting = |k: &str| session.settings.get(k).cloned().unwrap_or_default();
+    vec![
+        ("application_name".into(), setting("application_name")),
+        ("client_encoding".into(), "UTF8".into()),
+        ("DateStyle".into(), setting("datestyle")),
+        ("default_transaction_read_only".into(), "off".into()),
+        ("in_hot_standby".into(), "off".into()),
+        ("integer_datetimes".into(), "on".into()),
+        ("IntervalStyle".into(), setting("intervalstyle")),
+        ("is_superuser".into(), "on".into()),
+        ("server_encoding".into(), "UTF8".into()),
+        ("server_version".into(), server_version()),
+        ("server_version_num".into(), PG_VERSION_NUM.into()),
+        ("session_authorization".into(), session.user.clone()),
+        ("standard_conforming_strings".into(), "on".into()),
+        ("TimeZone".into(), setting("timezone")),
+    ]
+}
+
+#[async_trait]
+impl StartupHandler for Conn {
+    async fn on_startup<C>(
+        &self,
+        client: &mut C,
+        message: PgWireFrontendMessage,
+    ) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let PgWireFrontendMessage::Startup(startup) = message else {
+            // Trust authentication asks for nothing else.
+            return Err(fatal(
+                codes::PROTOCOL_VIOLATION,
+                "unexpected message during startup",
+            ));
+        };
+        protocol_negotiation(client, &startup).await?;
+        save_startup_parameters_to_metadata(client, &startup);
+        let Some(user) = client.metadata().get(METADATA_USER).cloned() else {
+            return Err(fatal(
+                codes::INVALID_AUTHORIZATION,
+                "no PostgreSQL user name specified in startup packet",
+            ));
+        };
+        let database = client
+            .metadata()
+            .get(METADATA_DATABASE)
+            .cloned()
+            .unwrap_or_else(|| user.clone());
+        let ip = self.peer.ip().to_canonical();
+        if !ip.is_loopback() && !self.shared.config.trust_remote {
+            return Err(fatal(
+                codes::INVALID_AUTHORIZATION,
+                format!(
+                    "no authentication method for host \"{ip}\", user \"{user}\", database \"{database}\": audb trusts loopback clients only"
+                ),
+            ));
+        }
+        if !DATABASE_NAMES.contains(&database.as_str()) {
+            return Err(fatal(
+                codes::INVALID_CATALOG_NAME,
+                format!("database \"{database}\" does not exist"),
+            ));
+        }
+        if !self.shared.acquire_session() {
+            return Err(fatal(
+                codes::TOO_MANY_CONNECTIONS,
+                "sorry, too many clients already",
+            ));
+        }
+        self.hold_slot();
+        let mut session = Session::new(user);
+        let (applied, warnings) = apply_startup_settings(&startup, &mut session);
+        let (pid, secret) = self.shared.register_cancel(self.cancel_flag());
+        client.set_pid_and_secret_key(pid, secret.clone());
+        let statuses = parameter_statuses(&session);
+        self.start_session(session, applied, pid);
+
+        client
+            .feed(PgWireBackendMessage::Authentication(Authentication::Ok))
+            .await?;
+        for (k, v) in statuses {
+            client
+                .feed(PgWireBackendMessage::ParameterStatus(ParameterStatus::new(
+                    k, v,
+                )))
+                .await?;
+        }
+        client
+            .feed(PgWireBackendMessage::BackendKeyData(BackendKeyData::new(
+                pid, secret,
+            )))
+            .await?;
+        for w in warnings {
+            client
+                .feed(PgWireBackendMessage::NoticeResponse(NoticeResponse::from(
+                    w,
+                )))
+                .await?;
+        }
+        client
+            .send(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(
+                TransactionStatus::Idle,
+            )))
+            .await?;
+        client.set_state(PgWireConnectionState::ReadyForQuery);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl CancelHandler for Conn {
+    async fn on_cancel_request(&self, request: CancelRequest) {
+        self.shared.cancel(request.pid, &request.secret_key);
+    }
+}

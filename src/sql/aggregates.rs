@@ -1,0 +1,420 @@
+//! Aggregate calls: recognizing them in the AST, cutting them out into
+//! bitmap aggregate specs, typing and finalizing their results like
+//! PostgreSQL (`COUNT` is `bigint`, `SUM(int)` is `bigint`, `SUM(bigint)` and
+//! `AVG(int)` are `numeric`, …).
+
+use super::decimal::Decimal;
+use super::error::{SqlError, SqlResult, SqlState};
+use super::predicate::fold_ident;
+use super::relation::Relation;
+use super::select::QueryCtx;
+use super::types::{DataType, Datum};
+use crate::exec::aggregate::{AggKind, AggSpec, AggState};
+use crate::exec::filter::Pred;
+use crate::index::ColumnType;
+use sqlparser::ast::{
+    DuplicateTreatment, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentClause,
+    FunctionArguments, Ident, ObjectNamePart, OrderBy, Select, VisitMut, VisitorMut,
+};
+use std::ops::ControlFlow;
+
+/// Names of the aggregate functions audb computes on bitmaps.
+const AGGREGATES: &[&str] = &[
+    "count", "sum", "avg", "min", "max", "bool_and", "bool_or", "every",
+];
+
+/// One aggregate call of a query, resolved against the audience table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AggCall {
+    /// What the bitmap executor computes.
+    pub spec: AggSpec,
+}
+
+impl AggCall {
+    /// PostgreSQL's result type of the call.
+    pub fn result_type(&self) -> DataType {
+        let ty = self.spec.col.map(|(_, t)| t);
+        match (self.spec.kind, ty) {
+            (AggKind::CountRows | AggKind::Count | AggKind::CountDistinct, _) => DataType::Int8,
+            (AggKind::Sum, Some(ColumnType::SmallInt | ColumnType::Int)) => DataType::Int8,
+            (AggKind::Sum, Some(ColumnType::Real)) => DataType::Float4,
+            (AggKind::Sum | AggKind::Avg, Some(ColumnType::Double | ColumnType::Real)) => {
+                DataType::Float8
+            }
+            (AggKind::Sum | AggKind::Avg, _) => DataType::Numeric(None),
+            (AggKind::Min | AggKind::Max, Some(t)) => DataType::of_column(t),
+            (AggKind::BoolAnd | AggKind::BoolOr, _) => DataType::Bool,
+            (AggKind::Min | AggKind::Max, None) => DataType::Int8,
+        }
+    }
+
+    /// The SQL value of a final aggregate state.
+    pub fn finalize(&self, state: AggState) -> SqlResult<Datum> {
+        let ty = self.spec.col.map(|(_, t)| t);
+        let scale = match ty {
+            Some(ColumnType::Numeric { scale, .. }) => u32::from(scale),
+            _ => 0,
+        };
+        Ok(match (self.spec.kind, state) {
+            (_, AggState::Count(n)) => Datum::Int(i64::try_from(n).unwrap_or(i64::MAX)),
+            (_, AggState::Distinct(set)) => Datum::Int(set.len() as i64),
+            (_, AggState::Sum(_, 0) | AggState::FloatSum(_, 0)) => Datum::Null,
+            (AggKind::Sum, AggState::Sum(sum, _)) => match self.result_type() {
+                DataType::Int8 => Datum::Int(i64::try_from(sum).map_err(|_| {
+                    SqlError::new(SqlState::NumericValueOutOfRange, "bigint out of range")
+                })?),
+                _ => Datum::Numeric(Decimal::new(sum, scale)),
+            },
+            (AggKind::Avg, AggState::Sum(sum, n)) => {
+                let count = Decimal::new(i128::from(n), 0);
+                Datum::Numeric(Decimal::new(sum, scale).div(&count)?)
+            }
+            (AggKind::Sum, AggState::FloatSum(sum, _)) => Datum::Float(sum),
+            (AggKind::Avg, AggState::FloatSum(sum, n)) => Datum::Float(sum / n as f64),
+            (_, AggState::Extreme(None)) => Datum::Null,
+            (_, AggState::Extreme(Some(v))) => match ty {
+                Some(t) => crate::exec::convert::decode_int(v, t),
+                None => Datum::Int(v),
+            },
+            (AggKind::BoolAnd, AggState::Bools(t, f)) => match (t, f) {
+                (false, false) => Datum::Null,
+                (_, f) => Datum::Bool(!f),
+            },
+            (_, AggState::Bools(t, f)) => match (t, f) {
+                (false, false) => Datum::Null,
+                (t, _) => Datum::Bool(t),
+            },
+            (_, other) => return Err(SqlError::internal(format!("aggregate state {other:?}"))),
+        })
+    }
+}
+
+fn function_name(f: &Function) -> Option<String> {
+    match f.name.0.as_slice() {
+        [ObjectNamePart::Identifier(id)] => Some(fold_ident(id)),
+        [
+            ObjectNamePart::Identifier(s),
+            ObjectNamePart::Identifier(id),
+        ] if fold_ident(s) == "pg_catalog" => Some(fold_ident(id)),
+        _ => None,
+    }
+}
+
+/// Whether `f` is a plain (not window) aggregate call.
+fn is_aggregate_call(f: &Function) -> bool {
+    f.over.is_none() && function_name(f).is_some_and(|n| AGGREGATES.contains(&n.as_str()))
+}
+
+/// Whether `e` contains a plain aggregate call.
+pub fn has_aggregate(e: &Expr) -> bool {
+    use sqlparser::ast::{Visit, Visitor};
+    struct Find;
+    impl Visitor for Find {
+        type Break = ();
+        fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
+            match e {
+                Expr::Function(f) if is_aggregate_call(f) => ControlFlow::Break(()),
+                Expr::Subquery(_) | Expr::Exists { .. } => ControlFlow::Continue(()),
+                _ => ControlFlow::Continue(()),
+            }
+        }
+    }
+    e.visit(&mut Find).is_break()
+}
+
+/// An aggregate call as written: name, distinct, argument, filter.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RawAgg {
+    /// Lower-case function name.
+    pub name: String,
+    /// `DISTINCT` given.
+    pub distinct: bool,
+    /// The argument; `None` for `*`.
+    pub arg: Option<Expr>,
+    /// `FILTER (WHERE …)`.
+    pub filter: Option<Expr>,
+}
+
+fn raw_agg(f: &Function) -> SqlResult<RawAgg> {
+    let name = function_name(f).unwrap_or_default();
+    let mut filter = f.filter.as_deref().cloned();
+    let (distinct, arg) = match &f.args {
+        FunctionArguments::None => (false, None),
+        FunctionArguments::List(list) => {
+            for clause in &list.clauses {
+                match clause {
+                    FunctionArgumentClause::OrderBy(_) => {}
+                    FunctionArgumentClause::Where(w) => filter = Some(w.clone()),
+                    other => return Err(SqlError::unsupported(format!("{other} in an aggregate"))),
+                }
+            }
+            let distinct = matches!(list.duplicate_treatment, Some(DuplicateTreatment::Distinct));
+            match list.args.as_slice() {
+                [] => (distinct, None),
+                [FunctionArg::Unnamed(FunctionArgExpr::Wildcard)] => (distinct, None),
+                [FunctionArg::Unnamed(FunctionArgExpr::Expr(e))] => (distinct, Some(e.clone())),
+                _ => {
+                    return Err(SqlError::new(
+                        SqlState::UndefinedFunction,
+                        format!("function {name} with these arguments does not exist"),
+                    ));
+                }
+            }
+        }
+        FunctionArguments::Subquery(_) => {
+            return Err(SqlError::unsupported("a subquery as an aggregate argument"));
+        }
+    };
+    if !f.within_group.is_empty() {
+        return Err(SqlError::unsupported("WITHIN GROUP"));
+    }
+    if name != "count" && arg.is_none() {
+        return Err(SqlError::new(
+            SqlState::UndefinedFunction,
+            format!("function {name}(*) does not exist"),
+        ));
+    }
+    Ok(RawAgg {
+        name,
+        distinct,
+        arg,
+        filter,
+    })
+}
+
+/// Replaces every plain aggregate call in `e` by `"__agg<n>"`, appending the
+/// calls to `out` (identical calls share one column).
+pub fn extract_aggregates(e: &mut Expr, out: &mut Vec<RawAgg>) -> SqlResult<()> {
+    struct Cut<'a> {
+        out: &'a mut Vec<RawAgg>,
+        err: Option<SqlError>,
+    }
+    impl VisitorMut for Cut<'_> {
+        type Break = ();
+        fn post_visit_expr(&mut self, e: &mut Expr) -> ControlFlow<()> {
+            if let Expr::Function(f) = e
+                && is_aggregate_call(f)
+            {
+                match raw_agg(f) {
+                    Ok(raw) => {
+                        if raw.arg.as_ref().is_some_and(has_aggregate) {
+                            self.err = Some(SqlError::new(
+                                SqlState::GroupingError,
+                                "aggregate function calls cannot be nested",
+                            ));
+                            return ControlFlow::Break(());
+                        }
+                        let idx = match self.out.iter().position(|r| *r == raw) {
+                            Some(i) => i,
+                            None => {
+                                self.out.push(raw);
+                                self.out.len() - 1
+                            }
+                        };
+                        *e = Expr::Identifier(Ident::with_quote('"', format!("__agg{idx}")));
+                    }
+                    Err(err) => {
+                        self.err = Some(err);
+                        return ControlFlow::Break(());
+                    }
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut cut = Cut { out, err: None };
+    let _ = e.visit(&mut cut);
+    match cut.err {
+        Some(err) => Err(err),
+        None => Ok(()),
+    }
+}
+
+/// Replaces references to group keys by `"__grp<n>"`. A group key matches
+/// an expression equal to it, or a column reference with the same column
+/// name (qualified or not); `groups[i].0` is that column name, if any.
+pub fn replace_group_refs(e: &mut Expr, groups: &[(Option<String>, Expr)]) {
+    struct Swap<'a> {
+        groups: &'a [(Option<String>, Expr)],
+    }
+    impl VisitorMut for Swap<'_> {
+        type Break = ();
+        fn pre_visit_expr(&mut self, e: &mut Expr) -> ControlFlow<()> {
+            let col_name = match e {
+                Expr::Identifier(id) => Some(fold_ident(id)),
+                Expr::CompoundIdentifier(parts) if parts.len() == 2 => Some(fold_ident(&parts[1])),
+                _ => None,
+            };
+            for (i, (name, ge)) in self.groups.iter().enumerate() {
+                let hit = *ge == *e || (col_name.is_some() && *name == col_name);
+                if hit {
+                    *e = Expr::Identifier(Ident::with_quote('"', format!("__grp{i}")));
+                    break;
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let _ = e.visit(&mut Swap { groups });
+}
+
+/// Recognizes `SUM(CASE WHEN p THEN 1 ELSE 0 END)` and
+/// `COUNT(CASE WHEN p THEN 1 END)` as filtered row counts: returns `p`.
+pub fn counted_condition(raw: &RawAgg) -> Option<Expr> {
+    let Some(Expr::Case {
+        operand: None,
+        conditions,
+        else_result,
+        ..
+    }) = &raw.arg
+    else {
+        return None;
+    };
+    let [when] = conditions.as_slice() else {
+        return None;
+    };
+    let is_num = |e: &Expr, n: &str| matches!(e, Expr::Value(v) if matches!(&v.value, sqlparser::ast::Value::Number(x, _) if x == n));
+    let is_null =
+        |e: &Expr| matches!(e, Expr::Value(v) if matches!(v.value, sqlparser::ast::Value::Null));
+    match raw.name.as_str() {
+        "sum"
+            if !raw.distinct
+                && is_num(&when.result, "1")
+                && else_result.as_deref().is_some_and(|e| is_num(e, "0")) =>
+        {
+            Some(when.condition.clone())
+        }
+        "count"
+            if !raw.distinct
+                && !is_null(&when.result)
+                && else_result.as_deref().is_none_or(is_null) =>
+        {
+            Some(when.condition.clone())
+        }
+        _ => None,
+    }
+}
+
+/// Aggregation over a small relation (a derived table or a view that is not
+/// a plain filter) is not supported yet.
+#[allow(clippy::too_many_arguments)]
+pub fn aggregate_relation(
+    _ctx: &QueryCtx<'_>,
+    _rel: &Relation,
+    _alias: Option<&str>,
+    _select: &Select,
+    _items: Vec<(String, Expr)>,
+    _order_by: Option<&OrderBy>,
+    _offset: u64,
+    _limit: Option<u64>,
+) -> SqlResult<Relation> {
+    Err(SqlError::unsupported(
+        "aggregates over a subquery (aggregate the audience table directly)",
+    ))
+}
+
+/// Builds the bitmap spec of a raw aggregate over an audience table.
+pub fn agg_spec(
+    raw: &RawAgg,
+    resolve: &dyn Fn(&Expr) -> SqlResult<Option<ArgRef>>,
+    compile_filter: &dyn Fn(&Expr) -> SqlResult<Pred>,
+) -> SqlResult<AggCall> {
+    let filter = match (&raw.filter, counted_condition(raw)) {
+        (Some(f), Some(c)) => Some(Pred::And(vec![compile_filter(f)?, compile_filter(&c)?])),
+        (Some(f), None) => Some(compile_filter(f)?),
+        (None, Some(c)) => Some(compile_filter(&c)?),
+        (None, None) => None,
+    };
+    if counted_condition(raw).is_some() {
+        return Ok(AggCall {
+            spec: AggSpec {
+                kind: AggKind::CountRows,
+                col: None,
+                filter,
+            },
+        });
+    }
+    let arg = match &raw.arg {
+        None => None,
+        Some(e) => Some(resolve(e)?.ok_or_else(|| {
+            SqlError::unsupported(format!(
+                "{}({e}) on an audience table: aggregate arguments must be columns",
+                raw.name
+            ))
+        })?),
+    };
+    let (kind, col) = match (raw.name.as_str(), arg) {
+        ("count", None) | ("count", Some(ArgRef::Key)) => (AggKind::CountRows, None),
+        ("count", Some(ArgRef::Column(id, ty))) if raw.distinct => {
+            (AggKind::CountDistinct, Some((id, ty)))
+        }
+        ("count", Some(ArgRef::Column(id, ty))) => (AggKind::Count, Some((id, ty))),
+        (name @ ("sum" | "avg" | "min" | "max"), Some(ArgRef::Column(id, ty))) => {
+            if ty.kind() != crate::index::TagKind::Numeric {
+                return Err(match name {
+                    "min" | "max" => SqlError::unsupported(format!("{name}() of a {ty} column")),
+                    _ => SqlError::new(
+                        SqlState::UndefinedFunction,
+                        format!(
+                            "function {name}({}) does not exist",
+                            DataType::of_column(ty).name()
+                        ),
+                    ),
+                });
+            }
+            if raw.distinct && name != "min" && name != "max" {
+                return Err(SqlError::unsupported(format!("{name}(DISTINCT …)")));
+            }
+            let kind = match name {
+                "sum" => AggKind::Sum,
+                "avg" => AggKind::Avg,
+                "min" => AggKind::Min,
+                _ => AggKind::Max,
+            };
+            if matches!(kind, AggKind::Sum | AggKind::Avg)
+                && matches!(
+                    ty,
+                    ColumnType::Date | ColumnType::Timestamp | ColumnType::TimestampTz
+                )
+            {
+                return Err(SqlError::new(
+                    SqlState::UndefinedFunction,
+                    format!(
+                        "function {name}({}) does not exist",
+                        DataType::of_column(ty).name()
+                    ),
+                ));
+            }
+            (kind, Some((id, ty)))
+        }
+        (
+            name @ ("bool_and" | "bool_or" | "every"),
+            Some(ArgRef::Column(id, ColumnType::Boolean)),
+        ) => (
+            if name == "bool_or" {
+                AggKind::BoolOr
+            } else {
+                AggKind::BoolAnd
+            },
+            Some((id, ColumnType::Boolean)),
+        ),
+        (name, _) => {
+            return Err(SqlError::new(
+                SqlState::UndefinedFunction,
+                format!("function {name} with these arguments does not exist"),
+            ));
+        }
+    };
+    Ok(AggCall {
+        spec: AggSpec { kind, col, filter },
+    })
+}
+
+/// What an aggregate argument refers to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArgRef {
+    /// The key column.
+    Key,
+    /// A tag column.
+    Column(u32, ColumnType),
+}

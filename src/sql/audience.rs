@@ -1,0 +1,337 @@
+//! `SELECT` on an audience table: the bitmap leaf plus the relational rest.
+
+use super::aggregates::{
+    ArgRef, RawAgg, agg_spec, extract_aggregates, has_aggregate, replace_group_refs,
+};
+use super::error::{SqlError, SqlResult, SqlState};
+use super::predicate::{ColRef, fold_ident};
+use super::relation::{Column, Relation};
+use super::scalar::Scope;
+use super::select::{
+    QueryCtx, RelScope, audience_column, col_ref_of, fetch_relation, finish_select, items,
+    order_keys, run_aggregate_leaf, where_pred,
+};
+use super::types::DataType;
+use crate::catalog;
+use crate::exec::aggregate::GroupBy;
+use crate::exec::filter::Pred;
+use crate::exec::rows::Fetch;
+use crate::index::TagKind;
+use crate::storage::TableSnapshot;
+use sqlparser::ast::{
+    Expr, Function, GroupByExpr, Ident, ObjectNamePart, OrderBy, Select, Value, Visit, Visitor,
+};
+use std::ops::ControlFlow;
+
+fn quoted(name: &str) -> Expr {
+    Expr::Identifier(Ident::with_quote('"', name))
+}
+
+/// Runs a SELECT whose FROM is an audience table.
+#[allow(clippy::too_many_arguments)]
+pub fn select_audience(
+    ctx: &QueryCtx<'_>,
+    table: &TableSnapshot,
+    alias: &str,
+    filter: Pred,
+    select: &Select,
+    order_by: Option<&OrderBy>,
+    offset: u64,
+    limit: Option<u64>,
+) -> SqlResult<Relation> {
+    let pred = where_pred(ctx, table, alias, filter, select.selection.as_ref())?;
+    let schema = table.schema();
+    let mut list: Vec<(String, Expr)> = Vec::new();
+    for item in items(select)? {
+        match item {
+            Some(i) => list.push((i.name, i.expr)),
+            None => {
+                list.push((schema.key_name.clone(), quoted(&schema.key_name)));
+                for c in schema
+                    .columns
+                    .iter()
+                    .filter(|c| !catalog::is_hidden(&c.name))
+                {
+                    list.push((c.name.clone(), quoted(&c.name)));
+                }
+            }
+        }
+    }
+    // The design card's bare `SELECT COUNT FROM users`.
+    for (_, e) in &mut list {
+        if let Expr::Identifier(id) = e
+            && fold_ident(id) == "count"
+            && audience_column(table, "count").is_none()
+        {
+            *e = super::parse_expr("count(*)")?;
+        }
+    }
+    let mut order = order_keys(order_by)?;
+    let group_exprs = match &select.group_by {
+        GroupByExpr::Expressions(g, mods) if mods.is_empty() => g.clone(),
+        _ => {
+            return Err(SqlError::unsupported(
+                "GROUP BY ALL, ROLLUP, CUBE and GROUPING SETS",
+            ));
+        }
+    };
+    let aggregated = !group_exprs.is_empty()
+        || select.having.is_some()
+        || list.iter().any(|(_, e)| has_aggregate(e))
+        || order.iter().any(|(e, _, _)| has_aggregate(e));
+    let distinct = match &select.distinct {
+        None => false,
+        Some(sqlparser::ast::Distinct::Distinct) => true,
+        Some(_) => return Err(SqlError::unsupported("DISTINCT ON")),
+    };
+    if !aggregated {
+        return select_rows(
+            ctx, table, alias, &pred, list, distinct, &order, offset, limit,
+        );
+    }
+
+    // Group keys: columns (by name, alias or ordinal) or unnest(col).
+    let mut groups: Vec<(Option<String>, Expr)> = Vec::new();
+    let mut group_by: Vec<GroupBy> = Vec::new();
+    for g in &group_exprs {
+        let g = match g {
+            Expr::Value(v) => match &v.value {
+                Value::Number(n, _) => {
+                    let k: usize = n.parse().unwrap_or(0);
+                    list.get(k.wrapping_sub(1))
+                        .map(|(_, e)| e.clone())
+                        .ok_or_else(|| {
+                            SqlError::new(
+                                SqlState::InvalidColumnReference,
+                                format!("GROUP BY position {n} is not in select list"),
+                            )
+                        })?
+                }
+                _ => return Err(SqlError::unsupported("GROUP BY a constant")),
+            },
+            Expr::Identifier(id) if audience_column(table, &fold_ident(id)).is_none() => {
+                let n = fold_ident(id);
+                list.iter()
+                    .find(|(name, _)| *name == n)
+                    .map(|(_, e)| e.clone())
+                    .ok_or_else(|| {
+                        SqlError::new(
+                            SqlState::UndefinedColumn,
+                            format!("column \"{n}\" does not exist"),
+                        )
+                    })?
+            }
+            other => other.clone(),
+        };
+        if let Some(col) = unnest_arg(&g) {
+            match col_ref_of(ctx, table, alias, col)? {
+                Some(ColRef::Tag(c)) if c.ty.kind() == TagKind::MultiValued => {
+                    group_by.push(GroupBy::Unnest(c.id));
+                    groups.push((None, g.clone()));
+                    continue;
+                }
+                _ => {
+                    return Err(SqlError::unsupported(
+                        "unnest() of anything but a text[] column",
+                    ));
+                }
+            }
+        }
+        match col_ref_of(ctx, table, alias, &g)? {
+            Some(ColRef::Tag(c)) => {
+                if c.ty.kind() == TagKind::MultiValued {
+                    return Err(SqlError::unsupported(format!(
+                        "GROUP BY the whole set column {}; use unnest({})",
+                        c.name, c.name
+                    )));
+                }
+                group_by.push(GroupBy::Column(c.id, c.ty));
+                groups.push((Some(c.name.clone()), g.clone()));
+            }
+            Some(ColRef::Key) => return Err(SqlError::unsupported("GROUP BY the key column")),
+            None => {
+                return Err(SqlError::unsupported(format!(
+                    "GROUP BY the expression {g}"
+                )));
+            }
+        }
+    }
+
+    // Cut aggregates out, then point group references at the leaf columns.
+    let mut raws: Vec<RawAgg> = Vec::new();
+    for (_, e) in &mut list {
+        extract_aggregates(e, &mut raws)?;
+    }
+    let mut having = select.having.clone();
+    if let Some(h) = &mut having {
+        extract_aggregates(h, &mut raws)?;
+    }
+    for (e, _, _) in &mut order {
+        extract_aggregates(e, &mut raws)?;
+    }
+    for (_, e) in &mut list {
+        replace_group_refs(e, &groups);
+    }
+    if let Some(h) = &mut having {
+        replace_group_refs(h, &groups);
+    }
+    for (e, _, _) in &mut order {
+        replace_group_refs(e, &groups);
+    }
+    let resolve = |e: &Expr| -> SqlResult<Option<ArgRef>> {
+        Ok(match col_ref_of(ctx, table, alias, e)? {
+            Some(ColRef::Key) => Some(ArgRef::Key),
+            Some(ColRef::Tag(c)) => Some(ArgRef::Column(c.id, c.ty)),
+            None => None,
+        })
+    };
+    let compile_filter = |e: &Expr| where_pred(ctx, table, alias, Pred::Const(Some(true)), Some(e));
+    let calls = raws
+        .iter()
+        .map(|r| agg_spec(r, &resolve, &compile_filter))
+        .collect::<SqlResult<Vec<_>>>()?;
+    let leaf = run_aggregate_leaf(ctx, table, &pred, &group_by, &calls)?;
+    let columns = leaf.columns.clone();
+    let scope = GroupScope {
+        columns: &columns,
+        table,
+        alias,
+    };
+    let leaf = match &having {
+        Some(h) => {
+            let b = super::scalar::bind(h, &scope, &mut ctx.params.borrow_mut())?;
+            super::relation::filter(leaf, &b, ctx.eval)?
+        }
+        None => leaf,
+    };
+    finish_select(ctx, &leaf, &scope, list, distinct, &order, offset, limit)
+}
+
+fn unnest_arg(e: &Expr) -> Option<&Expr> {
+    let Expr::Function(f) = e else { return None };
+    let is_unnest = matches!(f.name.0.as_slice(), [ObjectNamePart::Identifier(id)] if fold_ident(id) == "unnest");
+    if !is_unnest || f.over.is_some() {
+        return None;
+    }
+    single_arg(f)
+}
+
+fn single_arg(f: &Function) -> Option<&Expr> {
+    match &f.args {
+        sqlparser::ast::FunctionArguments::List(l) => match l.args.as_slice() {
+            [sqlparser::ast::FunctionArg::Unnamed(sqlparser::ast::FunctionArgExpr::Expr(e))] => {
+                Some(e)
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Names over the grouped leaf: `__grpN`, `__aggN`; table columns that are
+/// not grouped are a grouping error.
+struct GroupScope<'a> {
+    columns: &'a [Column],
+    table: &'a TableSnapshot,
+    alias: &'a str,
+}
+
+impl Scope for GroupScope<'_> {
+    fn resolve(&self, qualifier: Option<&str>, name: &str) -> SqlResult<(usize, DataType)> {
+        if let Some(i) = self.columns.iter().position(|c| c.name == name) {
+            return Ok((i, self.columns[i].ty));
+        }
+        if audience_column(self.table, name).is_some() {
+            let q = qualifier.unwrap_or(self.alias);
+            return Err(SqlError::new(
+                SqlState::GroupingError,
+                format!(
+                    "column \"{q}.{name}\" must appear in the GROUP BY clause or be used in an aggregate function"
+                ),
+            ));
+        }
+        Err(SqlError::new(
+            SqlState::UndefinedColumn,
+            format!("column \"{name}\" does not exist"),
+        ))
+    }
+}
+
+/// Whether an expression uses a window function.
+fn has_window(e: &Expr) -> bool {
+    struct Find;
+    impl Visitor for Find {
+        type Break = ();
+        fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
+            match e {
+                Expr::Function(f) if f.over.is_some() => ControlFlow::Break(()),
+                _ => ControlFlow::Continue(()),
+            }
+        }
+    }
+    e.visit(&mut Find).is_break()
+}
+
+/// Column names an expression references.
+fn referenced_names(e: &Expr, out: &mut Vec<String>) {
+    struct Collect<'a>(&'a mut Vec<String>);
+    impl Visitor for Collect<'_> {
+        type Break = ();
+        fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
+            match e {
+                Expr::Identifier(id) => self.0.push(fold_ident(id)),
+                Expr::CompoundIdentifier(parts) => {
+                    if let Some(last) = parts.last() {
+                        self.0.push(fold_ident(last));
+                    }
+                }
+                _ => {}
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let _ = e.visit(&mut Collect(out));
+}
+
+#[allow(clippy::too_many_arguments)]
+fn select_rows(
+    ctx: &QueryCtx<'_>,
+    table: &TableSnapshot,
+    alias: &str,
+    pred: &Pred,
+    list: Vec<(String, Expr)>,
+    distinct: bool,
+    order: &[(Expr, bool, Option<bool>)],
+    offset: u64,
+    limit: Option<u64>,
+) -> SqlResult<Relation> {
+    let mut names = Vec::new();
+    for (_, e) in &list {
+        referenced_names(e, &mut names);
+    }
+    for (e, _, _) in order {
+        referenced_names(e, &mut names);
+    }
+    let mut fetch: Vec<(String, Fetch)> = Vec::new();
+    for n in names {
+        if fetch.iter().any(|(f, _)| *f == n) {
+            continue;
+        }
+        if let Some(f) = audience_column(table, &n) {
+            fetch.push((n, f));
+        }
+    }
+    let windowed = list.iter().any(|(_, e)| has_window(e));
+    let push_down = order.is_empty() && !distinct && !windowed;
+    let (fo, fl, ro, rl) = if push_down {
+        (offset, limit, 0, None)
+    } else {
+        (0, None, offset, limit)
+    };
+    let rel = fetch_relation(ctx, table, pred, &fetch, fo, fl)?;
+    let scope = RelScope {
+        columns: &rel.columns,
+        alias: Some(alias),
+    };
+    finish_select(ctx, &rel, &scope, list, distinct, order, ro, rl)
+}

@@ -1,0 +1,654 @@
+//! Binding function calls: PostgreSQL's candidate selection
+//! (`func_select_candidate`) over each built-in's signatures, the variadic
+//! and polymorphic specials (`coalesce`, `greatest`, `concat`…), and window
+//! function calls with their `OVER` clause.
+
+use super::bind::{Binder, fold_ident};
+use super::coerce::{Category, category, coerce_all, coerce_or, same_base};
+use super::{FrameBound, Func, ScalarExpr, WindowExpr, WindowFrame, WindowFunc, WindowOrder};
+use crate::sql::error::{SqlError, SqlResult, SqlState};
+use crate::sql::types::DataType;
+use sqlparser::ast::{self, Expr};
+
+use DataType::{
+    Bool as B, Date as D, Float4 as F4, Float8 as F8, Int2 as I2, Int4 as I4, Int8 as I8,
+    Interval as IV, Text as T, TextArray as TA, Timestamp as TS, TimestampTz as TZ,
+};
+const N: DataType = DataType::Numeric(None);
+
+/// One signature: parameter types and result type.
+type Sig = (&'static [DataType], DataType);
+
+/// Aggregates that need a GROUP BY context (42803 here).
+const AGGREGATES: &[&str] = &[
+    "count",
+    "sum",
+    "avg",
+    "min",
+    "max",
+    "bool_and",
+    "bool_or",
+    "every",
+    "string_agg",
+    "array_agg",
+    "stddev",
+    "stddev_samp",
+    "stddev_pop",
+    "variance",
+    "var_samp",
+    "var_pop",
+    "percentile_cont",
+    "percentile_disc",
+    "mode",
+    "json_agg",
+    "jsonb_agg",
+];
+
+fn not_exist(name: &str, types: &[DataType]) -> SqlError {
+    let list: Vec<String> = types.iter().map(|t| t.name()).collect();
+    SqlError::new(
+        SqlState::UndefinedFunction,
+        format!("function {name}({}) does not exist", list.join(", ")),
+    )
+    .with_hint(
+        "No function matches the given name and argument types. You might need to add explicit type casts.",
+    )
+}
+
+fn not_unique(name: &str, types: &[DataType]) -> SqlError {
+    let list: Vec<String> = types.iter().map(|t| t.name()).collect();
+    SqlError::new(
+        SqlState::UndefinedFunction,
+        format!("function {name}({}) is not unique", list.join(", ")),
+    )
+    .with_hint(
+        "Could not choose a best candidate function. You might need to add explicit type casts.",
+    )
+}
+
+fn implicit_ok(from: DataType, to: DataType) -> bool {
+    super::coerce::can_coerce(from, to, super::CoercionKind::Implicit)
+}
+
+fn is_preferred(t: DataType) -> bool {
+    matches!(t, F8 | T | TZ | IV | B)
+}
+
+/// PostgreSQL's `func_select_candidate` over `sigs` for `inputs`.
+fn select(inputs: &[DataType], sigs: &[Sig]) -> Result<usize, bool> {
+    let eq = |a: DataType, b: DataType| same_base(a, b);
+    let mut cands: Vec<usize> = (0..sigs.len())
+        .filter(|&i| {
+            let p = sigs[i].0;
+            p.len() == inputs.len() && p.iter().zip(inputs).all(|(p, a)| implicit_ok(*a, *p))
+        })
+        .collect();
+    if let Some(&exact) = cands
+        .iter()
+        .find(|&&i| sigs[i].0.iter().zip(inputs).all(|(p, a)| eq(*p, *a)))
+    {
+        return Ok(exact);
+    }
+    let keep_max = |cands: &mut Vec<usize>, score: &dyn Fn(usize) -> usize| {
+        let best = cands.iter().map(|&i| score(i)).max().unwrap_or(0);
+        cands.retain(|&i| score(i) == best);
+    };
+    if cands.len() > 1 {
+        keep_max(&mut cands, &|i| {
+            sigs[i]
+                .0
+                .iter()
+                .zip(inputs)
+                .filter(|(p, a)| **a != DataType::Unknown && eq(**p, **a))
+                .count()
+        });
+    }
+    if cands.len() > 1 {
+        keep_max(&mut cands, &|i| {
+            sigs[i]
+                .0
+                .iter()
+                .zip(inputs)
+                .filter(|(p, a)| {
+                    **a != DataType::Unknown
+                        && (eq(**p, **a) || category(**p) == category(**a) && is_preferred(**p))
+                })
+                .count()
+        });
+    }
+    if cands.len() > 1 && inputs.contains(&DataType::Unknown) {
+        let mut resolved = true;
+        let mut slots: Vec<(usize, Category, bool)> = Vec::new();
+        for (pos, _) in inputs
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| **a == DataType::Unknown)
+        {
+            let mut slot: Option<(Category, bool)> = None;
+            let mut conflict = false;
+            for &i in &cands {
+                let t = sigs[i].0[pos];
+                let (c, pref) = (category(t), is_preferred(t));
+                slot = match slot {
+                    None => Some((c, pref)),
+                    Some((sc, sp)) if sc == c => Some((sc, sp || pref)),
+                    Some(_) if c == Category::String => Some((c, pref)),
+                    Some(s) => {
+                        conflict = true;
+                        Some(s)
+                    }
+                };
+            }
+            match slot {
+                Some((c, p)) if !(conflict && c != Category::String) => slots.push((pos, c, p)),
+                _ => {
+                    resolved = false;
+                    break;
+                }
+            }
+        }
+        if resolved {
+            cands.retain(|&i| {
+                slots.iter().all(|(pos, c, pref)| {
+                    let t = sigs[i].0[*pos];
+                    category(t) == *c && (!pref || is_preferred(t))
+                })
+            });
+        }
+    }
+    if cands.len() > 1 {
+        let known: Vec<DataType> = inputs
+            .iter()
+            .copied()
+            .filter(|t| *t != DataType::Unknown)
+            .collect();
+        if let Some(&k) = known.first()
+            && known.iter().all(|t| *t == k)
+        {
+            let hits: Vec<usize> = cands
+                .iter()
+                .copied()
+                .filter(|&i| sigs[i].0.iter().all(|p| eq(*p, k)))
+                .collect();
+            if hits.len() == 1 {
+                return Ok(hits[0]);
+            }
+        }
+    }
+    match cands.as_slice() {
+        [one] => Ok(*one),
+        [] => Err(false),
+        _ => Err(true),
+    }
+}
+
+/// The built-in scalar functions: name → (function, signatures).
+fn signatures(name: &str) -> Option<(Func, &'static [Sig])> {
+    use Func as F;
+    const ROUND: &[Sig] = &[(&[F8], F8), (&[N], N), (&[N, I4], N)];
+    const FLOAT_OR_NUMERIC: &[Sig] = &[(&[F8], F8), (&[N], N)];
+    const TEXT1: &[Sig] = &[(&[T], T)];
+    const TRIM: &[Sig] = &[(&[T], T), (&[T, T], T)];
+    const NOW: &[Sig] = &[(&[], TZ)];
+    const EXTRACT: &[Sig] = &[(&[T, TS], N), (&[T, TZ], N), (&[T, IV], N), (&[T, D], N)];
+    const DATE_PART: &[Sig] = &[
+        (&[T, TS], F8),
+        (&[T, TZ], F8),
+        (&[T, IV], F8),
+        (&[T, D], F8),
+    ];
+    Some(match name {
+        "abs" => (
+            F::Abs,
+            &[
+                (&[I2], I2),
+                (&[I4], I4),
+                (&[I8], I8),
+                (&[N], N),
+                (&[F4], F4),
+                (&[F8], F8),
+            ],
+        ),
+        "round" => (F::Round, ROUND),
+        "trunc" => (F::Trunc, ROUND),
+        "ceil" | "ceiling" => (F::Ceil, FLOAT_OR_NUMERIC),
+        "floor" => (F::Floor, FLOAT_OR_NUMERIC),
+        "sqrt" => (F::Sqrt, FLOAT_OR_NUMERIC),
+        "sign" => (F::Sign, FLOAT_OR_NUMERIC),
+        "power" | "pow" => (F::Power, &[(&[F8, F8], F8), (&[N, N], N)]),
+        "mod" => (
+            F::Mod,
+            &[
+                (&[I2, I2], I2),
+                (&[I4, I4], I4),
+                (&[I8, I8], I8),
+                (&[N, N], N),
+            ],
+        ),
+        "lower" => (F::Lower, TEXT1),
+        "upper" => (F::Upper, TEXT1),
+        "reverse" => (F::Reverse, TEXT1),
+        "length" | "char_length" | "character_length" => (F::Length, &[(&[T], I4)]),
+        "octet_length" => (F::OctetLength, &[(&[T], I4)]),
+        "substr" | "substring" => (F::Substr, &[(&[T, I4], T), (&[T, I4, I4], T)]),
+        "btrim" => (F::Btrim, TRIM),
+        "ltrim" => (F::Ltrim, TRIM),
+        "rtrim" => (F::Rtrim, TRIM),
+        "replace" => (F::Replace, &[(&[T, T, T], T)]),
+        "left" => (F::Left, &[(&[T, I4], T)]),
+        "right" => (F::Right, &[(&[T, I4], T)]),
+        "strpos" => (F::Strpos, &[(&[T, T], I4)]),
+        "split_part" => (F::SplitPart, &[(&[T, T, I4], T)]),
+        "starts_with" => (F::StartsWith, &[(&[T, T], B)]),
+        "repeat" => (F::Repeat, &[(&[T, I4], T)]),
+        "now"
+        | "current_timestamp"
+        | "statement_timestamp"
+        | "transaction_timestamp"
+        | "clock_timestamp" => (F::Now, NOW),
+        "current_date" => (F::CurrentDate, &[(&[], D)]),
+        "localtimestamp" => (F::LocalTimestamp, &[(&[], TS)]),
+        "date_trunc" => (
+            F::DateTrunc,
+            &[(&[T, TS], TS), (&[T, TZ], TZ), (&[T, IV], IV)],
+        ),
+        "extract" => (F::Extract, EXTRACT),
+        "date_part" => (F::DatePart, DATE_PART),
+        "age" => (
+            F::Age,
+            &[(&[TS, TS], IV), (&[TZ, TZ], IV), (&[TS], IV), (&[TZ], IV)],
+        ),
+        "array_length" => (F::ArrayLength, &[(&[TA, I4], I4)]),
+        "cardinality" => (F::Cardinality, &[(&[TA], I4)]),
+        "array_to_string" => (F::ArrayToString, &[(&[TA, T], T), (&[TA, T, T], T)]),
+        "array_lower" => (F::ArrayLower, &[(&[TA, I4], I4)]),
+        "array_upper" => (F::ArrayUpper, &[(&[TA, I4], I4)]),
+        "array_append" => (F::ArrayAppend, &[(&[TA, T], TA)]),
+        "array_cat" => (F::ArrayCat, &[(&[TA, TA], TA)]),
+        "array_position" => (F::ArrayPosition, &[(&[TA, T], I4)]),
+        _ => return None,
+    })
+}
+
+/// Binds a call of built-in `name` on already bound arguments.
+pub(crate) fn call(b: &mut Binder<'_>, name: &str, args: Vec<ScalarExpr>) -> SqlResult<ScalarExpr> {
+    let types: Vec<DataType> = args.iter().map(ScalarExpr::ty).collect();
+    match name {
+        "coalesce" | "greatest" | "least" => {
+            if args.is_empty() {
+                return Err(not_exist(name, &types));
+            }
+            let ctx = name.to_uppercase();
+            let (args, ty) = coerce_all(args, &ctx, b.params)?;
+            return Ok(match name {
+                "coalesce" => ScalarExpr::Coalesce { args, ty },
+                "greatest" => ScalarExpr::Function {
+                    func: Func::Greatest,
+                    args,
+                    ty,
+                },
+                _ => ScalarExpr::Function {
+                    func: Func::Least,
+                    args,
+                    ty,
+                },
+            });
+        }
+        "nullif" => {
+            let [x, y]: [ScalarExpr; 2] = args.try_into().map_err(|_| not_exist(name, &types))?;
+            let (x, y) = b.coerce_comparison(super::BinaryOp::Eq, x, y)?;
+            let ty = x.ty();
+            return Ok(ScalarExpr::Function {
+                func: Func::NullIf,
+                args: vec![x, y],
+                ty,
+            });
+        }
+        "concat" | "concat_ws" => {
+            if name == "concat_ws" && args.is_empty() {
+                return Err(not_exist(name, &types));
+            }
+            let mut out = Vec::with_capacity(args.len());
+            for (i, a) in args.into_iter().enumerate() {
+                let t = a.ty();
+                out.push(
+                    if t == DataType::Unknown || (name == "concat_ws" && i == 0) {
+                        coerce_or(a, T, b.params, |_| not_exist(name, &types))?
+                    } else {
+                        a
+                    },
+                );
+            }
+            let func = if name == "concat" {
+                Func::Concat
+            } else {
+                Func::ConcatWs
+            };
+            return Ok(ScalarExpr::Function {
+                func,
+                args: out,
+                ty: T,
+            });
+        }
+        _ => {}
+    }
+    let Some((func, sigs)) = signatures(name) else {
+        return Err(not_exist(name, &types));
+    };
+    let chosen = match select(&types, sigs) {
+        Ok(i) => i,
+        Err(true) => return Err(not_unique(name, &types)),
+        Err(false) => return Err(not_exist(name, &types)),
+    };
+    let (params, ty) = sigs[chosen];
+    let mut out = Vec::with_capacity(args.len());
+    for (a, p) in args.into_iter().zip(params) {
+        out.push(coerce_or(a, *p, b.params, |_| not_exist(name, &types))?);
+    }
+    Ok(ScalarExpr::Function {
+        func,
+        args: out,
+        ty,
+    })
+}
+
+/// Binds a function call expression (scalar or window).
+pub(crate) fn function(b: &mut Binder<'_>, f: &ast::Function) -> SqlResult<ScalarExpr> {
+    let parts = &f.name.0;
+    let name = match parts.as_slice() {
+        [n] => n.as_ident().map(fold_ident),
+        [schema, n]
+            if schema
+                .as_ident()
+                .is_some_and(|s| fold_ident(s) == "pg_catalog") =>
+        {
+            n.as_ident().map(fold_ident)
+        }
+        _ => None,
+    }
+    .ok_or_else(|| not_exist(&f.name.to_string(), &[]))?;
+    if !f.within_group.is_empty() {
+        return Err(SqlError::unsupported("WITHIN GROUP"));
+    }
+    let mut star = false;
+    let mut distinct = false;
+    let mut arg_exprs: Vec<&Expr> = Vec::new();
+    match &f.args {
+        ast::FunctionArguments::None => {}
+        ast::FunctionArguments::Subquery(_) => {
+            return Err(SqlError::unsupported("a subquery as a function argument"));
+        }
+        ast::FunctionArguments::List(list) => {
+            distinct = matches!(
+                list.duplicate_treatment,
+                Some(ast::DuplicateTreatment::Distinct)
+            );
+            if !list.clauses.is_empty() {
+                return Err(SqlError::unsupported(format!(
+                    "function argument clauses in {f}"
+                )));
+            }
+            for a in &list.args {
+                match a {
+                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => arg_exprs.push(e),
+                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard)
+                        if name == "count" && list.args.len() == 1 =>
+                    {
+                        star = true
+                    }
+                    _ => return Err(SqlError::unsupported(format!("argument form in {f}"))),
+                }
+            }
+        }
+    }
+    if let Some(over) = &f.over {
+        if distinct {
+            return Err(
+                SqlError::unsupported("DISTINCT is not implemented for window functions")
+                    .with_detail(""),
+            );
+        }
+        if f.filter.is_some() {
+            return Err(SqlError::unsupported("FILTER in window functions"));
+        }
+        let args = arg_exprs
+            .iter()
+            .map(|e| b.expr(e))
+            .collect::<SqlResult<Vec<_>>>()?;
+        return window(b, &name, star, args, over);
+    }
+    if AGGREGATES.contains(&name.as_str()) {
+        return Err(SqlError::new(
+            SqlState::GroupingError,
+            "aggregate functions are not allowed in this context",
+        ));
+    }
+    if window_func(&name).is_some() {
+        return Err(SqlError::new(
+            SqlState::WrongObjectType,
+            format!("window function {name} requires an OVER clause"),
+        ));
+    }
+    if f.filter.is_some() || distinct {
+        return Err(SqlError::syntax(format!(
+            "DISTINCT or FILTER specified, but {name} is not an aggregate function"
+        )));
+    }
+    let args = arg_exprs
+        .iter()
+        .map(|e| b.expr(e))
+        .collect::<SqlResult<Vec<_>>>()?;
+    call(b, &name, args)
+}
+
+fn window_func(name: &str) -> Option<WindowFunc> {
+    Some(match name {
+        "row_number" => WindowFunc::RowNumber,
+        "rank" => WindowFunc::Rank,
+        "dense_rank" => WindowFunc::DenseRank,
+        "percent_rank" => WindowFunc::PercentRank,
+        "cume_dist" => WindowFunc::CumeDist,
+        "ntile" => WindowFunc::Ntile,
+        "lag" => WindowFunc::Lag,
+        "lead" => WindowFunc::Lead,
+        "first_value" => WindowFunc::FirstValue,
+        "last_value" => WindowFunc::LastValue,
+        _ => return None,
+    })
+}
+
+const ORDERABLE: &[DataType] = &[I2, I4, I8, N, F4, F8, T, TA, D, TS, TZ, IV];
+
+fn window(
+    b: &mut Binder<'_>,
+    name: &str,
+    star: bool,
+    args: Vec<ScalarExpr>,
+    over: &ast::WindowType,
+) -> SqlResult<ScalarExpr> {
+    let spec = match over {
+        ast::WindowType::WindowSpec(s) if s.window_name.is_none() => s,
+        _ => return Err(SqlError::unsupported("named windows")),
+    };
+    let types: Vec<DataType> = args.iter().map(ScalarExpr::ty).collect();
+    let one = |sigs: &[Sig]| -> SqlResult<(usize, DataType)> {
+        match select(&types, sigs) {
+            Ok(i) => Ok((i, sigs[i].1)),
+            Err(true) => Err(not_unique(name, &types)),
+            Err(false) => Err(not_exist(name, &types)),
+        }
+    };
+    let any_same = |t: DataType| if t == DataType::Unknown { T } else { t };
+    let (func, params, ty): (WindowFunc, Vec<DataType>, DataType) = match name {
+        "count" if star => (WindowFunc::CountStar, vec![], I8),
+        "count" if args.len() == 1 => (WindowFunc::Count, vec![any_same(types[0])], I8),
+        "sum" | "avg" => {
+            let sigs: &[Sig] = if name == "sum" {
+                &[
+                    (&[I2], I8),
+                    (&[I4], I8),
+                    (&[I8], N),
+                    (&[N], N),
+                    (&[F4], F4),
+                    (&[F8], F8),
+                    (&[IV], IV),
+                ]
+            } else {
+                &[
+                    (&[I2], N),
+                    (&[I4], N),
+                    (&[I8], N),
+                    (&[N], N),
+                    (&[F4], F8),
+                    (&[F8], F8),
+                    (&[IV], IV),
+                ]
+            };
+            let (i, ty) = one(sigs)?;
+            let f = if name == "sum" {
+                WindowFunc::Sum
+            } else {
+                WindowFunc::Avg
+            };
+            (f, sigs[i].0.to_vec(), ty)
+        }
+        "min" | "max" => {
+            let sigs: Vec<Sig> = ORDERABLE
+                .iter()
+                .map(|t| (std::slice::from_ref(t), *t))
+                .collect();
+            let (i, ty) = one(&sigs)?;
+            let f = if name == "min" {
+                WindowFunc::Min
+            } else {
+                WindowFunc::Max
+            };
+            let ty =
+                if matches!(ty, DataType::Numeric(_)) && matches!(types[0], DataType::Numeric(_)) {
+                    types[0]
+                } else {
+                    ty
+                };
+            (f, vec![sigs[i].0[0]], ty)
+        }
+        _ => match (window_func(name), args.len()) {
+            (Some(f @ (WindowFunc::RowNumber | WindowFunc::Rank | WindowFunc::DenseRank)), 0) => {
+                (f, vec![], I8)
+            }
+            (Some(f @ (WindowFunc::PercentRank | WindowFunc::CumeDist)), 0) => (f, vec![], F8),
+            (Some(WindowFunc::Ntile), 1) => (WindowFunc::Ntile, vec![I4], I4),
+            (Some(f @ (WindowFunc::FirstValue | WindowFunc::LastValue)), 1) => {
+                let t = any_same(types[0]);
+                (f, vec![t], t)
+            }
+            (Some(f @ (WindowFunc::Lag | WindowFunc::Lead)), 1..=3) => {
+                let t = if args.len() == 3 {
+                    super::select_common_type(&[types[0], types[2]], &name.to_uppercase())?
+                } else {
+                    any_same(types[0])
+                };
+                let mut p = vec![t];
+                if args.len() >= 2 {
+                    p.push(I4);
+                }
+                if args.len() == 3 {
+                    p.push(t);
+                }
+                (f, p, t)
+            }
+            _ if AGGREGATES.contains(&name) => {
+                return Err(SqlError::unsupported(format!("window aggregate {name}")));
+            }
+            _ => return Err(not_exist(name, &types)),
+        },
+    };
+    let mut bound_args = Vec::with_capacity(args.len());
+    for (a, p) in args.into_iter().zip(&params) {
+        bound_args.push(coerce_or(a, *p, b.params, |_| not_exist(name, &types))?);
+    }
+    let partition_by = spec
+        .partition_by
+        .iter()
+        .map(|e| b.expr(e))
+        .collect::<SqlResult<Vec<_>>>()?;
+    let mut order_by = Vec::with_capacity(spec.order_by.len());
+    for o in &spec.order_by {
+        let descending = match &o.options.sort {
+            Some(ast::OrderBySort::Desc) => true,
+            Some(ast::OrderBySort::Asc) | None => false,
+            Some(ast::OrderBySort::Using(_)) => {
+                return Err(SqlError::unsupported("ORDER BY USING in a window"));
+            }
+        };
+        let nulls_first = o.options.nulls_first.unwrap_or(descending);
+        order_by.push(WindowOrder {
+            expr: b.expr(&o.expr)?,
+            descending,
+            nulls_first,
+        });
+    }
+    let frame = match &spec.window_frame {
+        None => WindowFrame {
+            rows: false,
+            start: FrameBound::UnboundedPreceding,
+            end: FrameBound::CurrentRow,
+        },
+        Some(fr) => frame(fr)?,
+    };
+    Ok(ScalarExpr::Window(Box::new(WindowExpr {
+        func,
+        args: bound_args,
+        partition_by,
+        order_by,
+        frame,
+        ty,
+    })))
+}
+
+fn frame(fr: &ast::WindowFrame) -> SqlResult<WindowFrame> {
+    let rows = match fr.units {
+        ast::WindowFrameUnits::Rows => true,
+        ast::WindowFrameUnits::Range => false,
+        ast::WindowFrameUnits::Groups => return Err(SqlError::unsupported("GROUPS frames")),
+    };
+    let bound = |b: &ast::WindowFrameBound| -> SqlResult<FrameBound> {
+        let offset = |e: &Expr| -> SqlResult<u64> {
+            if !rows {
+                return Err(SqlError::unsupported("RANGE frames with an offset"));
+            }
+            match e {
+                Expr::Value(v) => match &v.value {
+                    ast::Value::Number(n, _) => n.parse().map_err(|_| {
+                        SqlError::new(
+                            SqlState::InvalidParameterValue,
+                            "frame starting offset must not be negative",
+                        )
+                    }),
+                    _ => Err(SqlError::unsupported("a non-integer frame offset")),
+                },
+                _ => Err(SqlError::unsupported("a non-constant frame offset")),
+            }
+        };
+        Ok(match b {
+            ast::WindowFrameBound::CurrentRow => FrameBound::CurrentRow,
+            ast::WindowFrameBound::Preceding(None) => FrameBound::UnboundedPreceding,
+            ast::WindowFrameBound::Following(None) => FrameBound::UnboundedFollowing,
+            ast::WindowFrameBound::Preceding(Some(e)) => FrameBound::Preceding(offset(e)?),
+            ast::WindowFrameBound::Following(Some(e)) => FrameBound::Following(offset(e)?),
+        })
+    };
+    let start = bound(&fr.start_bound)?;
+    let end = match &fr.end_bound {
+        Some(e) => bound(e)?,
+        None => FrameBound::CurrentRow,
+    };
+    if start == FrameBound::UnboundedFollowing {
+        return Err(SqlError::syntax(
+            "frame start cannot be UNBOUNDED FOLLOWING",
+        ));
+    }
+    if end == FrameBound::UnboundedPreceding {
+        return Err(SqlError::syntax("frame end cannot be UNBOUNDED PRECEDING"));
+    }
+    Ok(WindowFrame { rows, start, end })
+}

@@ -1,0 +1,131 @@
+//! Runs the SQL corpus under `tests/sql/*.slt` against audb.
+//!
+//! Format (a subset of sqllogictest): records separated by blank lines.
+//! - `statement ok` / `statement error <SQLSTATE>` followed by one statement;
+//! - `query` or `query rowsort` followed by a query, a `----` line and the
+//!   expected rows, one per line, values separated by `|`, NULL as `NULL`,
+//!   PostgreSQL's text output for every value.
+//!
+//! `scripts/slt_postgres.py` runs the same files against a real PostgreSQL
+//! to prove the expected results are PostgreSQL's.
+
+use audb::db::{Db, Session, StatementResult};
+use audb::sql::scalar::{EvalContext, format_text};
+use audb::storage::Options;
+use std::path::Path;
+
+fn render(result: &StatementResult) -> Vec<String> {
+    let ctx = EvalContext::default();
+    match result {
+        StatementResult::Rows(rel) => rel
+            .rows
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .zip(&rel.columns)
+                    .map(|(d, c)| format_text(d, c.ty, &ctx).unwrap_or_else(|| "NULL".into()))
+                    .collect::<Vec<_>>()
+                    .join("|")
+            })
+            .collect(),
+        StatementResult::Command(_) => Vec::new(),
+    }
+}
+
+fn run_file(path: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).expect("read corpus file");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Db::open(
+        dir.path(),
+        Options {
+            background: false,
+            ..Options::default()
+        },
+    )
+    .expect("open");
+    let mut session = Session::new("audb");
+    let mut failures = Vec::new();
+    for (n, record) in text.split("\n\n").enumerate() {
+        let lines: Vec<&str> = record.lines().filter(|l| !l.starts_with('#')).collect();
+        let Some((head, rest)) = lines.split_first() else {
+            continue;
+        };
+        let words: Vec<&str> = head.split_whitespace().collect();
+        let where_ = format!("{}: record {}", path.display(), n + 1);
+        match words.as_slice() {
+            ["statement", "ok"] => {
+                let sql = rest.join("\n");
+                if let Err(e) = db.execute(&mut session, &sql) {
+                    failures.push(format!(
+                        "{where_}: `{sql}` failed: {} {}",
+                        e.state.code(),
+                        e.message
+                    ));
+                }
+            }
+            ["statement", "error", code] => {
+                let sql = rest.join("\n");
+                match db.execute(&mut session, &sql) {
+                    Ok(_) => failures.push(format!("{where_}: `{sql}` succeeded, expected {code}")),
+                    Err(e) if e.state.code() != *code => failures.push(format!(
+                        "{where_}: `{sql}` gave {} ({}), expected {code}",
+                        e.state.code(),
+                        e.message
+                    )),
+                    Err(_) => {}
+                }
+            }
+            ["query", mode @ ..] => {
+                let sep = rest.iter().position(|l| *l == "----").unwrap_or(rest.len());
+                let sql = rest[..sep].join("\n");
+                let mut expected: Vec<String> = rest
+                    .get(sep + 1..)
+                    .unwrap_or(&[])
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect();
+                match db.execute(&mut session, &sql) {
+                    Ok(results) => {
+                        let mut got = results.last().map(render).unwrap_or_default();
+                        if mode.contains(&"rowsort") {
+                            got.sort();
+                            expected.sort();
+                        }
+                        if got != expected {
+                            failures.push(format!(
+                                "{where_}: `{sql}`\n  expected: {expected:?}\n  got:      {got:?}"
+                            ));
+                        }
+                    }
+                    Err(e) => failures.push(format!(
+                        "{where_}: `{sql}` failed: {} {}",
+                        e.state.code(),
+                        e.message
+                    )),
+                }
+            }
+            _ => failures.push(format!("{where_}: unknown record header `{head}`")),
+        }
+    }
+    failures
+}
+
+#[test]
+fn sql_corpus_matches_expected_results() {
+    let mut files: Vec<_> =
+        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sql"))
+            .expect("tests/sql")
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "slt"))
+            .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no corpus files");
+    let failures: Vec<String> = files.iter().flat_map(|f| run_file(f)).collect();
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
