@@ -14,6 +14,7 @@
 //! bitmap_cache_bytes = 4294967296
 //! ```
 
+use crate::server::ServerConfig;
 use crate::storage::Options;
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -56,6 +57,20 @@ pub const SETTINGS: &[SettingDoc] = &[
         env: "AUDB_LISTEN",
         default: DEFAULT_LISTEN,
         help: "address and port `serve` accepts PostgreSQL clients on",
+    },
+    SettingDoc {
+        key: "max_connections",
+        flag: "--max-connections",
+        env: "AUDB_MAX_CONNECTIONS",
+        default: "200",
+        help: "most concurrent client sessions; more are refused with 53300",
+    },
+    SettingDoc {
+        key: "trust_remote",
+        flag: "--trust-remote",
+        env: "AUDB_TRUST_REMOTE",
+        default: "false",
+        help: "accept clients from non-loopback addresses without a password (loopback is always trusted)",
     },
     SettingDoc {
         key: "log",
@@ -117,6 +132,10 @@ pub struct PartialSettings {
     pub data_dir: Option<PathBuf>,
     /// See [`Settings::listen`].
     pub listen: Option<SocketAddr>,
+    /// See [`Settings::max_connections`].
+    pub max_connections: Option<usize>,
+    /// See [`Settings::trust_remote`].
+    pub trust_remote: Option<bool>,
     /// See [`Settings::log`].
     pub log: Option<String>,
     /// See [`Settings::demo`].
@@ -137,6 +156,8 @@ impl PartialSettings {
         PartialSettings {
             data_dir: self.data_dir.or(lower.data_dir),
             listen: self.listen.or(lower.listen),
+            max_connections: self.max_connections.or(lower.max_connections),
+            trust_remote: self.trust_remote.or(lower.trust_remote),
             log: self.log.or(lower.log),
             demo: self.demo.or(lower.demo),
             demo_users: self.demo_users.or(lower.demo_users),
@@ -154,6 +175,10 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// Where `serve` listens.
     pub listen: SocketAddr,
+    /// Most concurrent client sessions.
+    pub max_connections: usize,
+    /// Trust clients from non-loopback addresses (no password).
+    pub trust_remote: bool,
     /// Log filter in `RUST_LOG` syntax; `None` = `RUST_LOG` or [`DEFAULT_LOG`].
     pub log: Option<String>,
     /// `serve`: load the demo audience into an empty data directory first.
@@ -178,13 +203,14 @@ impl Settings {
     /// Fills what `given` leaves open with the defaults.
     pub fn resolve(given: PartialSettings) -> Settings {
         let options = Options::default();
+        let server = ServerConfig::default();
         Settings {
             data_dir: given
                 .data_dir
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
-            listen: given
-                .listen
-                .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 5433))),
+            listen: given.listen.unwrap_or(server.listen),
+            max_connections: given.max_connections.unwrap_or(server.max_connections),
+            trust_remote: given.trust_remote.unwrap_or(server.trust_remote),
             log: given.log,
             demo: given.demo.unwrap_or(false),
             demo_users: given.demo_users.unwrap_or(crate::demo::DEFAULT_USERS),
@@ -193,6 +219,15 @@ impl Settings {
                 .bitmap_cache_bytes
                 .unwrap_or(options.bitmap_cache_bytes),
             memtable_ops_max: given.memtable_ops_max.unwrap_or(options.memtable_ops_max),
+        }
+    }
+
+    /// Server settings for `serve`.
+    pub fn server_config(&self) -> ServerConfig {
+        ServerConfig {
+            listen: self.listen,
+            max_connections: self.max_connections.max(1),
+            trust_remote: self.trust_remote,
         }
     }
 
@@ -297,6 +332,9 @@ mod tests {
                 "demo_seed" => s.demo_seed.to_string(),
                 "bitmap_cache_bytes" => s.bitmap_cache_bytes.to_string(),
                 "memtable_ops_max" => s.memtable_ops_max.to_string(),
+                "max_connections" => s.max_connections.to_string(),
+                "trust_remote" => s.trust_remote.to_string(),
+                "listen" => s.listen.to_string(),
                 _ => continue,
             };
             assert_eq!(doc.default, expected, "{}", doc.key);

@@ -696,6 +696,10 @@ pub fn build(
 /// Rows generated per chunk by one worker thread.
 const CHUNK_ROWS: u64 = 16_384;
 
+/// A chunk being generated: its rows, and the worker (`None` if no thread
+/// could be spawned: the chunk is then generated inline).
+type Chunk = (Range<u64>, Option<JoinHandle<Vec<Row>>>);
+
 /// Rows `0..n` in order, generated on worker threads a few chunks ahead of
 /// the consumer (generating a row costs about as much as loading it, so this
 /// roughly halves the demo build time on a multi-core machine).
@@ -703,7 +707,7 @@ struct ParallelRows {
     audience: Arc<Audience>,
     n: u64,
     next_chunk: u64,
-    pending: VecDeque<(Range<u64>, Option<JoinHandle<Vec<Row>>>)>,
+    pending: VecDeque<Chunk>,
     current: std::vec::IntoIter<Row>,
     workers: usize,
 }

@@ -11,6 +11,9 @@ use std::collections::BTreeMap;
 const CITIES: [&str; 4] = ["bj", "sh", "gz", "sz"];
 const TAGS: [&str; 3] = ["a", "b", "c"];
 
+/// Per-group model state: rows, non-null ages, sum, min and max of age.
+type GroupAgg = (i64, i64, i64, Option<i64>, Option<i64>);
+
 #[derive(Clone, Debug)]
 struct Row {
     vip: Option<bool>,
@@ -57,13 +60,17 @@ impl P {
         match self {
             P::Vip => r.vip,
             P::CityEq(c) => r.city.map(|x| x == *c),
-            P::CityIn(list) => list.iter().fold(Some(false), |acc, item| {
-                let eq = match (r.city, item) {
-                    (Some(x), Some(y)) => Some(x == *y),
-                    _ => None,
-                };
-                or(acc, eq)
-            }),
+            P::CityIn(list) => {
+                let mut acc = Some(false);
+                for item in list {
+                    let eq = match (r.city, item) {
+                        (Some(x), Some(y)) => Some(x == *y),
+                        _ => None,
+                    };
+                    acc = or(acc, eq);
+                }
+                acc
+            }
             P::AgeCmp(op, v) => r.age.map(|a| match *op {
                 "=" => a == *v,
                 "<>" => a != *v,
@@ -199,7 +206,7 @@ proptest! {
             let want_keys: Vec<Datum> = want.iter().map(|i| Datum::Int(*i as i64)).collect();
             prop_assert_eq!(got, want_keys, "rows WHERE {}", p.sql());
             // GROUP BY city with aggregates over age.
-            let mut groups: BTreeMap<Option<&str>, (i64, i64, i64, Option<i64>, Option<i64>)> = BTreeMap::new();
+            let mut groups: BTreeMap<Option<&str>, GroupAgg> = BTreeMap::new();
             for i in &want {
                 let r = &rows[*i];
                 let g = groups.entry(r.city).or_insert((0, 0, 0, None, None));

@@ -74,8 +74,9 @@ struct GlobalArgs {
     /// Data directory [default: ./audb-data]
     #[arg(long, global = true, env = "AUDB_DATA_DIR", value_name = "DIR")]
     data_dir: Option<PathBuf>,
-    /// TOML file with settings (keys: data_dir, listen, log, demo, demo_users,
-    /// demo_seed, bitmap_cache_bytes, memtable_ops_max)
+    /// TOML file with settings (keys: data_dir, listen, max_connections,
+    /// trust_remote, log, demo, demo_users, demo_seed, bitmap_cache_bytes,
+    /// memtable_ops_max)
     #[arg(long, global = true, env = "AUDB_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
     /// Log filter in RUST_LOG syntax, e.g. "info,audb::storage=debug"
@@ -156,6 +157,13 @@ struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:5433]
     #[arg(long, env = "AUDB_LISTEN", value_name = "IP:PORT")]
     listen: Option<SocketAddr>,
+    /// Most concurrent client sessions [default: 200]
+    #[arg(long, env = "AUDB_MAX_CONNECTIONS", value_name = "N")]
+    max_connections: Option<usize>,
+    /// Accept clients from non-loopback addresses without a password
+    /// (loopback clients are always trusted)
+    #[arg(long, env = "AUDB_TRUST_REMOTE")]
+    trust_remote: bool,
     /// Load the demo audience first if the data directory is empty
     #[arg(long, env = "AUDB_DEMO")]
     demo: bool,
@@ -284,6 +292,8 @@ fn settings(cli: &Cli) -> CliResult<Settings> {
     match &cli.command {
         Command::Serve(a) => {
             given.listen = a.listen;
+            given.max_connections = a.max_connections;
+            given.trust_remote = a.trust_remote.then_some(true);
             given.demo = a.demo.then_some(true);
             given.demo_users = a.demo_users;
             given.demo_seed = a.demo_seed;

@@ -68,17 +68,19 @@ async fn shutdown_signal() {
     }
 }
 
-// ---------------------------------------------------------------------------
-// SERVER CALL SITE (issue 5): wire `audb::server::serve` here once
-// `src/server/mod.rs` exists. Expected shape:
-//     audb::server::serve(db, ServerConfig { listen: settings.listen, .. }, shutdown_signal()).await
-// Until then `serve` refuses to start rather than pretend to listen.
-// ---------------------------------------------------------------------------
+/// Serves until a shutdown signal; the server stops accepting, closes its
+/// sessions and returns.
 async fn serve(db: Arc<Db>, settings: &Settings) -> CliResult {
-    let _ = (&db, shutdown_signal);
-    Err(CliError::Failed(format!(
-        "cannot listen on {}: this build has no PostgreSQL server yet (src/server is in progress); \
-         use `audb sql` meanwhile",
-        settings.listen
-    )))
+    let config = settings.server_config();
+    tracing::info!(
+        listen = %config.listen,
+        dir = %settings.data_dir.display(),
+        "audb {} accepting PostgreSQL clients (psql -h {} -p {} -U audb)",
+        env!("CARGO_PKG_VERSION"),
+        config.listen.ip(),
+        config.listen.port()
+    );
+    audb::server::serve(db, config.clone(), shutdown_signal())
+        .await
+        .map_err(|e| CliError::Failed(format!("cannot serve on {}: {e}", config.listen)))
 }

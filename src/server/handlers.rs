@@ -1,21 +1,19 @@
-//! One client connection: its session, transaction state and prepared
-//! statements, and the simple and extended query protocols over them.
+//! One client connection: its session and transaction state, running
+//! statements on blocking threads, and the simple query protocol. The
+//! extended protocol is in `extended.rs`.
 //!
 //! A connection processes one message at a time, so its [`Session`] is
 //! moved onto a blocking thread for each statement and moved back after;
 //! the lock around the connection state is never held across an await.
 
 use super::Shared;
-use super::describe::{Described, describe};
-use super::encode::{
-    data_type_of_oid, decode_param, encode_row, field_info, param_is_binary, pg_type,
-    result_formats,
-};
+use super::encode::{encode_row, field_info};
+use super::extended::Parser;
 use super::session::{
-    Fail, REPORTED, TxState, check_failed_block, may_change_settings, param_count, reported_values,
-    returns_rows, rewrite_version, rows_tag, session_statement,
+    Fail, REPORTED, TxState, check_failed_block, may_change_settings, reported_values,
+    rewrite_version, rows_tag, session_statement,
 };
-use super::sqlstate::{codes, error_info, protocol_error};
+use super::sqlstate::error_info;
 use crate::db::{Db, Session, StatementResult};
 use crate::sql::error::SqlError;
 use crate::sql::relation::Relation;
@@ -24,21 +22,15 @@ use crate::sql::types::{DataType, Datum};
 use async_trait::async_trait;
 use futures::sink::{Sink, SinkExt};
 use parking_lot::Mutex;
-use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
-use pgwire::api::results::{FieldInfo, QueryResponse, Response, Tag};
-use pgwire::api::stmt::QueryParser;
-use pgwire::api::store::{Entry, PortalStore};
+use pgwire::api::results::{FieldInfo, Response};
+use pgwire::api::store::PortalStore;
 use pgwire::api::{
-    ClientInfo, ClientPortalStore, DEFAULT_NAME, ErrorHandler, PgWireConnectionState,
-    PgWireServerHandlers, Type,
+    ClientInfo, ClientPortalStore, ErrorHandler, PgWireConnectionState, PgWireServerHandlers,
 };
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
-use pgwire::messages::data::{NoData, ParameterDescription, RowDescription};
-use pgwire::messages::extendedquery::{
-    Describe, Sync as PgSync, TARGET_TYPE_BYTE_PORTAL, TARGET_TYPE_BYTE_STATEMENT,
-};
+use pgwire::messages::data::RowDescription;
 use pgwire::messages::response::{
     CommandComplete, EmptyQueryResponse, NoticeResponse, ReadyForQuery,
 };
@@ -51,91 +43,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-/// Most result sets kept between Describe (portal) and Execute.
-const DESCRIBED_PORTALS_MAX: usize = 16;
-
-/// A parsed statement of the extended protocol, kept until closed: it is
-/// never parsed again.
-#[derive(Debug)]
-pub(crate) struct Prepared {
-    stmt: Arc<Statement>,
-    /// Parameter types the client declared in Parse (`Unknown`: infer).
-    declared: Vec<DataType>,
-    /// Parameters the statement takes.
-    count: usize,
-    /// Describe's answer, once asked.
-    described: Mutex<Option<Described>>,
-}
-
-/// Parses Parse messages into [`Prepared`] statements.
-#[derive(Debug, Default)]
-pub(crate) struct Parser;
-
-#[async_trait]
-impl QueryParser for Parser {
-    type Statement = Arc<Prepared>;
-
-    async fn parse_sql<C>(
-        &self,
-        _client: &C,
-        sql: &str,
-        types: &[Option<Type>],
-    ) -> PgWireResult<Option<Arc<Prepared>>>
-    where
-        C: ClientInfo + Unpin + Send + Sync,
-    {
-        let mut stmts = crate::sql::parse(sql).map_err(|e| super::sqlstate::wire_error(&e))?;
-        let mut stmt = match stmts.len() {
-            0 => return Ok(None),
-            1 => stmts.remove(0),
-            _ => {
-                return Err(PgWireError::UserError(Box::new(protocol_error(
-                    "42601",
-                    "cannot insert multiple commands into a prepared statement",
-                ))));
-            }
-        };
-        rewrite_version(&mut stmt);
-        let declared: Vec<DataType> = types
-            .iter()
-            .map(|t| {
-                t.as_ref()
-                    .map_or(DataType::Unknown, |t| data_type_of_oid(t.oid()))
-            })
-            .collect();
-        let count = param_count(&stmt).max(declared.len());
-        Ok(Some(Arc::new(Prepared {
-            stmt: Arc::new(stmt),
-            declared,
-            count,
-            described: Mutex::new(None),
-        })))
-    }
-
-    fn get_parameter_types(&self, stmt: &Arc<Prepared>) -> PgWireResult<Vec<Type>> {
-        Ok(match &*stmt.described.lock() {
-            Some(d) => d.params.iter().map(|t| pg_type(*t)).collect(),
-            None => stmt.declared.iter().map(|t| pg_type(*t)).collect(),
-        })
-    }
-
-    fn get_result_schema(
-        &self,
-        stmt: &Arc<Prepared>,
-        _format: Option<&Format>,
-    ) -> PgWireResult<Vec<FieldInfo>> {
-        Ok(match &*stmt.described.lock() {
-            Some(Described {
-                columns: Some(cols),
-                ..
-            }) => cols.iter().map(|c| field_info(c, false)).collect(),
-            _ => Vec::new(),
-        })
-    }
-}
-
 /// The mutable state of one connection.
-struct ConnState {
+pub(super) struct ConnState {
     /// The session; `None` while a statement runs on a blocking thread.
     session: Option<Session>,
     user: String,
@@ -143,14 +52,14 @@ struct ConnState {
     cancel: Arc<AtomicBool>,
     /// Settings the client chose at startup: what `RESET` returns to.
     startup: BTreeMap<String, String>,
-    tx: TxState,
+    pub(super) tx: TxState,
     /// Backend pid, once registered for cancel requests.
     pid: Option<i32>,
     /// Whether this connection holds a session slot.
     slot: bool,
     /// Results computed at Describe (portal), by portal name, with the
     /// identity of the bound portal they belong to.
-    described_rows: HashMap<String, (usize, Arc<Relation>)>,
+    pub(super) described_rows: HashMap<String, (usize, Arc<Relation>)>,
 }
 
 /// One client connection (and the pgwire handlers for it).
@@ -158,12 +67,12 @@ pub(crate) struct Conn {
     pub(crate) db: Arc<Db>,
     pub(crate) shared: Arc<Shared>,
     pub(crate) peer: SocketAddr,
-    parser: Arc<Parser>,
-    state: Mutex<ConnState>,
+    pub(super) parser: Arc<Parser>,
+    pub(super) state: Mutex<ConnState>,
 }
 
 /// What a statement produced.
-enum Outcome {
+pub(super) enum Outcome {
     Rows {
         rel: Arc<Relation>,
         tag: &'static str,
@@ -177,7 +86,7 @@ enum Outcome {
     },
 }
 
-fn output_ctx(session: &Session) -> EvalContext {
+pub(super) fn output_ctx(session: &Session) -> EvalContext {
     EvalContext {
         now_micros: 0,
         timezone_offset_secs: session.timezone_offset_secs(),
@@ -185,7 +94,7 @@ fn output_ctx(session: &Session) -> EvalContext {
     }
 }
 
-fn user_error(f: Fail) -> PgWireError {
+pub(super) fn user_error(f: Fail) -> PgWireError {
     PgWireError::UserError(f)
 }
 
@@ -274,7 +183,7 @@ impl Conn {
     /// Runs `f` on the session on a blocking thread (never on the
     /// reactor). A panic costs the statement (XX000) and resets the
     /// session's settings, not the connection.
-    async fn blocking<T, F>(&self, f: F) -> Result<T, SqlError>
+    pub(super) async fn blocking<T, F>(&self, f: F) -> Result<T, SqlError>
     where
         T: Send + 'static,
         F: FnOnce(&Db, &mut Session) -> T + Send + 'static,
@@ -298,24 +207,9 @@ impl Conn {
         }
     }
 
-    /// Describe's answer for a prepared statement (computed once).
-    async fn described(&self, p: &Arc<Prepared>) -> Result<Described, Fail> {
-        if let Some(d) = p.described.lock().clone() {
-            return Ok(d);
-        }
-        let p2 = p.clone();
-        let d = self
-            .blocking(move |db, s| describe(db, s, &p2.stmt, &p2.declared, p2.count))
-            .await
-            .and_then(|r| r)
-            .map_err(|e| Box::new(error_info(&e)))?;
-        *p.described.lock() = Some(d.clone());
-        Ok(d)
-    }
-
     /// Runs one statement: the failed-block rule, session statements, or
     /// the database. Sends notices and ParameterStatus on the way.
-    async fn execute<C>(
+    pub(super) async fn execute<C>(
         &self,
         client: &mut C,
         stmt: Arc<Statement>,
@@ -333,7 +227,7 @@ impl Conn {
             return Ok(Err(f));
         }
         let settings_before =
-            may_change_settings(&stmt).then(|| self.with_session(|s| reported_values(s)));
+            may_change_settings(&stmt).then(|| self.with_session(reported_values));
         let local = {
             let mut st = self.state.lock();
             let ConnState {
@@ -396,7 +290,7 @@ impl Conn {
             st.tx = st.tx.on_success(&stmt);
         }
         if let Some(before) = settings_before {
-            let after = self.with_session(|s| reported_values(s));
+            let after = self.with_session(reported_values);
             for (i, (b, a)) in before.iter().zip(after.iter()).enumerate() {
                 if let (true, Some(value)) = (b != a, a) {
                     client
@@ -411,7 +305,7 @@ impl Conn {
         Ok(Ok(outcome))
     }
 
-    fn with_session<R>(&self, f: impl FnOnce(&Session) -> R) -> R {
+    pub(super) fn with_session<R>(&self, f: impl FnOnce(&Session) -> R) -> R {
         let st = self.state.lock();
         match &st.session {
             Some(s) => f(s),
@@ -502,107 +396,6 @@ impl Conn {
         }
         Ok(())
     }
-
-    /// Parameter types for decoding a portal's values: declared ones, and
-    /// Describe's for parameters sent in binary without a declared type.
-    async fn param_types(&self, p: &Arc<Prepared>, format: &Format) -> Result<Vec<DataType>, Fail> {
-        let mut types = p.declared.clone();
-        types.resize(p.count, DataType::Unknown);
-        let mut need = false;
-        for (i, t) in types.iter().enumerate() {
-            need |= *t == DataType::Unknown && param_is_binary(format, i)?;
-        }
-        if need {
-            let d = self.described(p).await?;
-            for (i, t) in types.iter_mut().enumerate() {
-                if *t == DataType::Unknown && param_is_binary(format, i)? {
-                    *t = d.params.get(i).copied().unwrap_or(DataType::Text);
-                }
-            }
-        }
-        Ok(types)
-    }
-
-    /// Decodes a portal's parameters and runs its statement.
-    async fn run_portal<C>(
-        &self,
-        client: &mut C,
-        portal: &Portal<Arc<Prepared>>,
-    ) -> PgWireResult<Result<Outcome, Fail>>
-    where
-        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
-        C::PortalStore: PortalStore,
-        C::Error: Debug,
-        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
-    {
-        let p = portal.statement.statement.clone();
-        if portal.parameters.len() != p.count {
-            return Ok(Err(Box::new(protocol_error(
-                codes::PROTOCOL_VIOLATION,
-                format!(
-                    "bind message supplies {} parameters, but prepared statement \"{}\" requires {}",
-                    portal.parameters.len(),
-                    portal_statement_name(portal),
-                    p.count
-                ),
-            ))));
-        }
-        let types = match self.param_types(&p, &portal.parameter_format).await {
-            Ok(t) => t,
-            Err(f) => return Ok(Err(f)),
-        };
-        let ctx = self.with_session(output_ctx);
-        let mut params = Vec::with_capacity(types.len());
-        for (i, ty) in types.iter().enumerate() {
-            let raw = portal.parameters.get(i).and_then(|b| b.as_deref());
-            let binary = match param_is_binary(&portal.parameter_format, i) {
-                Ok(b) => b,
-                Err(f) => return Ok(Err(f)),
-            };
-            match decode_param(raw, binary, *ty, &ctx) {
-                Ok(d) => params.push(d),
-                Err(f) => return Ok(Err(f)),
-            }
-        }
-        self.execute(client, p.stmt.clone(), types, params).await
-    }
-
-    fn take_described_rows(&self, portal: &Portal<Arc<Prepared>>) -> Option<Arc<Relation>> {
-        let mut st = self.state.lock();
-        let id = Arc::as_ptr(&portal.state) as usize;
-        match st.described_rows.remove(&portal.name) {
-            Some((pid, rel)) if pid == id => Some(rel),
-            _ => None,
-        }
-    }
-}
-
-fn portal_statement_name(portal: &Portal<Arc<Prepared>>) -> &str {
-    match portal.statement.id.as_str() {
-        DEFAULT_NAME => "",
-        other => other,
-    }
-}
-
-fn query_response(
-    rel: Arc<Relation>,
-    tag: &str,
-    binary: Vec<bool>,
-    ctx: EvalContext,
-) -> QueryResponse {
-    let fields: Vec<FieldInfo> = rel
-        .columns
-        .iter()
-        .zip(binary.iter())
-        .map(|(c, b)| field_info(c, *b))
-        .collect();
-    let rows = (0..rel.rows.len()).map(move |i| {
-        encode_row(&rel.rows[i], &rel.columns, &binary, &ctx)
-            .map_err(|e| super::sqlstate::wire_error(&e))
-    });
-    let mut resp = QueryResponse::new(Arc::new(fields), futures::stream::iter(rows));
-    resp.set_command_tag(tag);
-    resp
 }
 
 #[async_trait]
@@ -640,158 +433,6 @@ impl SimpleQueryHandler for Conn {
     {
         // on_query does all the work.
         Ok(Vec::new())
-    }
-}
-
-#[async_trait]
-impl ExtendedQueryHandler for Conn {
-    type Statement = Arc<Prepared>;
-    type QueryParser = Parser;
-
-    fn query_parser(&self) -> Arc<Parser> {
-        self.parser.clone()
-    }
-
-    async fn on_describe<C>(&self, client: &mut C, message: Describe) -> PgWireResult<()>
-    where
-        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
-        C::PortalStore: PortalStore<Statement = Self::Statement>,
-        C::Error: Debug,
-        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
-    {
-        let name = message.name.as_deref().unwrap_or(DEFAULT_NAME);
-        let no_data = PgWireBackendMessage::NoData(NoData::new());
-        match message.target_type {
-            TARGET_TYPE_BYTE_STATEMENT => match client.portal_store().get_statement(name) {
-                Some(Entry::Value(stmt)) => {
-                    let d = self.described(&stmt.statement).await.map_err(user_error)?;
-                    let oids = d.params.iter().map(|t| t.oid()).collect();
-                    client
-                        .feed(PgWireBackendMessage::ParameterDescription(
-                            ParameterDescription::new(oids),
-                        ))
-                        .await?;
-                    match &d.columns {
-                        Some(cols) => {
-                            let fields: Vec<FieldInfo> =
-                                cols.iter().map(|c| field_info(c, false)).collect();
-                            client
-                                .feed(PgWireBackendMessage::RowDescription(RowDescription::new(
-                                    fields.iter().map(Into::into).collect(),
-                                )))
-                                .await?;
-                        }
-                        None => client.feed(no_data).await?,
-                    }
-                }
-                Some(Entry::Empty) => {
-                    client
-                        .feed(PgWireBackendMessage::ParameterDescription(
-                            ParameterDescription::new(Vec::new()),
-                        ))
-                        .await?;
-                    client.feed(no_data).await?;
-                }
-                None => return Err(PgWireError::StatementNotFound(name.to_owned())),
-            },
-            TARGET_TYPE_BYTE_PORTAL => match client.portal_store().get_portal(name) {
-                Some(Entry::Value(portal)) if returns_rows(&portal.statement.statement.stmt) => {
-                    // Run now (it only reads) and keep the rows for Execute.
-                    let rel = match self.run_portal(client, &portal).await? {
-                        Ok(Outcome::Rows { rel, .. }) => rel,
-                        Ok(Outcome::Command { .. }) => Arc::new(Relation::default()),
-                        Err(f) => return Err(user_error(f)),
-                    };
-                    let binary = result_formats(&portal.result_column_format, rel.columns.len())
-                        .map_err(user_error)?;
-                    let fields: Vec<FieldInfo> = rel
-                        .columns
-                        .iter()
-                        .zip(binary.iter())
-                        .map(|(c, b)| field_info(c, *b))
-                        .collect();
-                    {
-                        let mut st = self.state.lock();
-                        if st.described_rows.len() >= DESCRIBED_PORTALS_MAX {
-                            st.described_rows.clear();
-                        }
-                        let id = Arc::as_ptr(&portal.state) as usize;
-                        st.described_rows.insert(portal.name.clone(), (id, rel));
-                    }
-                    client
-                        .feed(PgWireBackendMessage::RowDescription(RowDescription::new(
-                            fields.iter().map(Into::into).collect(),
-                        )))
-                        .await?;
-                }
-                Some(_) => client.feed(no_data).await?,
-                None => return Err(PgWireError::PortalNotFound(name.to_owned())),
-            },
-            other => return Err(PgWireError::InvalidTargetType(other)),
-        }
-        Ok(())
-    }
-
-    async fn on_sync<C>(&self, client: &mut C, _message: PgSync) -> PgWireResult<()>
-    where
-        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
-        C::PortalStore: PortalStore<Statement = Self::Statement>,
-        C::Error: Debug,
-        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
-    {
-        client.portal_store().rm_portal(DEFAULT_NAME);
-        let status = {
-            let mut st = self.state.lock();
-            st.described_rows.remove(DEFAULT_NAME);
-            st.tx.status()
-        };
-        client.set_transaction_status(status);
-        client
-            .send(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(
-                status,
-            )))
-            .await?;
-        client.flush().await?;
-        Ok(())
-    }
-
-    async fn do_query<C>(
-        &self,
-        client: &mut C,
-        portal: &Portal<Arc<Prepared>>,
-        _max_rows: usize,
-    ) -> PgWireResult<Response>
-    where
-        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
-        C::PortalStore: PortalStore<Statement = Self::Statement>,
-        C::Error: Debug,
-        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
-    {
-        let p = portal.statement.statement.clone();
-        let outcome = match self.take_described_rows(portal) {
-            Some(rel) => Outcome::Rows {
-                rel,
-                tag: rows_tag(&p.stmt),
-                ctx: self.with_session(output_ctx),
-            },
-            None => self.run_portal(client, portal).await?.map_err(user_error)?,
-        };
-        Ok(match outcome {
-            Outcome::Rows { rel, tag, ctx } => {
-                let binary = result_formats(&portal.result_column_format, rel.columns.len())
-                    .map_err(user_error)?;
-                Response::Query(query_response(rel, tag, binary, ctx))
-            }
-            Outcome::Command {
-                tag,
-                block: Some(true),
-            } => Response::TransactionStart(Tag::new(&tag)),
-            Outcome::Command {
-                tag,
-                block: Some(false),
-            } => Response::TransactionEnd(Tag::new(&tag)),
-            Outcome::Command { tag, block: None } => Response::Execution(Tag::new(&tag)),
-        })
     }
 }
 

@@ -29,8 +29,10 @@
 //! - **Limits.** [`ServerConfig::max_connections`] sessions (`53300` beyond
 //!   it); a client that breaks the protocol loses its own connection only.
 
+mod decode;
 mod describe;
 mod encode;
+mod extended;
 mod handlers;
 mod session;
 mod sqlstate;
@@ -308,4 +310,50 @@ pub async fn spawn_for_tests_with(
     };
     let handle = spawn(db, config).await?;
     Ok((handle.local_addr(), handle))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cancel_requests_need_the_right_key() {
+        let shared = Shared::new(ServerConfig::default());
+        let flag = Arc::new(AtomicBool::new(false));
+        let (pid, key) = shared.register_cancel(flag.clone());
+        let SecretKey::I32(k) = key else {
+            panic!("4-byte keys work with every protocol version");
+        };
+        shared.cancel(pid, &SecretKey::I32(k.wrapping_add(1)));
+        shared.cancel(pid + 1, &SecretKey::I32(k));
+        assert!(!flag.load(Ordering::Relaxed), "wrong pid or key is ignored");
+        shared.cancel(pid, &SecretKey::I32(k));
+        assert!(flag.load(Ordering::Relaxed));
+        flag.store(false, Ordering::Relaxed);
+        shared.unregister_cancel(pid);
+        shared.cancel(pid, &SecretKey::I32(k));
+        assert!(
+            !flag.load(Ordering::Relaxed),
+            "a closed session cannot be canceled"
+        );
+    }
+
+    #[test]
+    fn session_slots_are_bounded() {
+        let shared = Shared::new(ServerConfig {
+            max_connections: 2,
+            ..ServerConfig::default()
+        });
+        assert!(shared.acquire_session());
+        assert!(shared.acquire_session());
+        assert!(!shared.acquire_session());
+        shared.release_session();
+        assert!(shared.acquire_session());
+    }
+
+    #[test]
+    fn version_strings() {
+        assert!(server_version().starts_with("15.0 (audb "));
+        assert!(version_string().starts_with("PostgreSQL 15.0 (audb "));
+    }
 }

@@ -74,7 +74,4 @@ pub(crate) mod codes {
     pub(crate) const INDETERMINATE_DATATYPE: &str = "42P18";
     /// 22P03 invalid_binary_representation
     pub(crate) const INVALID_BINARY_REPRESENTATION: &str = "22P03";
-    /// 42P05 duplicate_prepared_statement (unused yet) / 26000
-    /// invalid_sql_statement_name
-    pub(crate) const INVALID_SQL_STATEMENT_NAME: &str = "26000";
 }

@@ -403,7 +403,7 @@ pub fn comment(
     text: Option<&str>,
 ) -> SqlResult<String> {
     let snapshot = store.snapshot();
-    let parts: Vec<String> = name.0.iter().map(|p| fold_ident_part(p)).collect();
+    let parts: Vec<String> = name.0.iter().map(fold_ident_part).collect();
     match object {
         CommentObject::Table | CommentObject::View | CommentObject::MaterializedView => {
             let (_, t) = table_name(name)?;

@@ -233,7 +233,7 @@ impl Decimal {
     /// to tens, hundreds…); the result's scale is `max(scale, 0)`, as
     /// PostgreSQL's `round(numeric, int)`.
     pub fn round(&self, scale: i32) -> SqlResult<Decimal> {
-        self.round_with(scale, |m, n| round_div_pow10(m, n))
+        self.round_with(scale, round_div_pow10)
     }
 
     /// Truncates toward zero to `scale` fractional digits (see [`Decimal::round`]).

@@ -273,10 +273,9 @@ pub fn distinct(rel: Relation) -> Relation {
     let mut seen = BTreeMap::new();
     let mut rows = Vec::new();
     for row in rel.rows {
-        let key = RowKey(row);
-        if !seen.contains_key(&key) {
-            rows.push(key.0.clone());
-            seen.insert(key, ());
+        if let std::collections::btree_map::Entry::Vacant(v) = seen.entry(RowKey(row)) {
+            rows.push(v.key().0.clone());
+            v.insert(());
         }
     }
     Relation {

@@ -378,10 +378,11 @@ fn is_plain_filter(s: &Select) -> bool {
     s.distinct.is_none()
         && s.having.is_none()
         && matches!(&s.group_by, GroupByExpr::Expressions(g, m) if g.is_empty() && m.is_empty())
-        && s.projection.iter().all(|p| match p {
-            SelectItem::Wildcard(_) => true,
-            SelectItem::UnnamedExpr(Expr::Identifier(_)) => true,
-            _ => false,
+        && s.projection.iter().all(|p| {
+            matches!(
+                p,
+                SelectItem::Wildcard(_) | SelectItem::UnnamedExpr(Expr::Identifier(_))
+            )
         })
 }
 
@@ -616,6 +617,7 @@ impl Scope for RelScope<'_> {
 /// Projection, DISTINCT, ORDER BY and LIMIT over `input`, with `items`
 /// (`None` = `*`) bound in `scope`. ORDER BY may name output columns (by
 /// name or ordinal) or input expressions.
+#[allow(clippy::too_many_arguments)]
 pub fn finish_select(
     ctx: &QueryCtx<'_>,
     input: &Relation,

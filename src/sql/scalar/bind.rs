@@ -4,10 +4,9 @@
 
 use super::bind_func;
 use super::cast::is_time_relative;
-use super::coerce::{
-    Category, CoercionKind, cast_node, category, coerce_all, coerce_or, resolve_unknown, same_base,
-    try_coerce,
-};
+use super::coerce::{CoercionKind, cast_node, coerce_all, coerce_or, resolve_unknown, try_coerce};
+use super::operators::{comparison_type, no_operator, resolve_arith};
+pub(crate) use super::sql_type::sql_type;
 use super::{BinaryOp, BoundExpr, CharLength, PARAMS_MAX, Params, ScalarExpr, Scope, UnaryOp};
 use crate::sql::decimal::Decimal;
 use crate::sql::error::{SqlError, SqlResult, SqlState};
@@ -73,98 +72,6 @@ pub(crate) fn fold_ident(id: &Ident) -> String {
     }
 }
 
-/// Maps a sqlparser type name to a SQL type and optional char length.
-pub(crate) fn sql_type(t: &ast::DataType) -> SqlResult<(DataType, Option<CharLength>)> {
-    use ast::DataType as A;
-    let len = |l: &Option<ast::CharacterLength>| match l {
-        Some(ast::CharacterLength::IntegerLength { length, .. }) => {
-            Some(u32::try_from(*length).unwrap_or(u32::MAX))
-        }
-        _ => None,
-    };
-    Ok(match t {
-        A::Bool | A::Boolean => (DataType::Bool, None),
-        A::SmallInt(_) | A::Int2(_) => (DataType::Int2, None),
-        A::Int(_) | A::Integer(_) | A::Int4(_) => (DataType::Int4, None),
-        A::BigInt(_) | A::Int8(_) => (DataType::Int8, None),
-        A::Numeric(info) | A::Decimal(info) => {
-            let tm = match info {
-                ast::ExactNumberInfo::None => None,
-                ast::ExactNumberInfo::Precision(p) => Some((*p, 0)),
-                ast::ExactNumberInfo::PrecisionAndScale(p, s) => {
-                    Some((*p, u64::try_from(*s).map_err(|_| typmod_error())?))
-                }
-            };
-            match tm {
-                None => (DataType::Numeric(None), None),
-                Some((p, s)) if (1..=38).contains(&p) && s <= p => {
-                    (DataType::Numeric(Some((p as u8, s as u8))), None)
-                }
-                Some((p, _)) if !(1..=1000).contains(&p) => return Err(typmod_error()),
-                Some(_) => return Err(SqlError::unsupported("numeric precision above 38")),
-            }
-        }
-        A::Real | A::Float4 => (DataType::Float4, None),
-        A::Float(ast::ExactNumberInfo::Precision(p)) if *p <= 24 => (DataType::Float4, None),
-        A::Float(_) | A::Float8 | A::DoublePrecision | A::Double(ast::ExactNumberInfo::None) => {
-            (DataType::Float8, None)
-        }
-        A::Text | A::String(None) => (DataType::Text, None),
-        A::Varchar(l) | A::CharacterVarying(l) => (DataType::Text, len(l).map(CharLength::Varchar)),
-        A::Char(l) | A::Character(l) => {
-            (DataType::Text, Some(CharLength::Char(len(l).unwrap_or(1))))
-        }
-        A::Date => (DataType::Date, None),
-        A::Timestamp(_, tz) => match tz {
-            ast::TimezoneInfo::Tz | ast::TimezoneInfo::WithTimeZone => {
-                (DataType::TimestampTz, None)
-            }
-            _ => (DataType::Timestamp, None),
-        },
-        A::Interval { .. } => (DataType::Interval, None),
-        A::Array(def) => match def {
-            ast::ArrayElemTypeDef::SquareBracket(inner, _)
-            | ast::ArrayElemTypeDef::AngleBracket(inner) => match sql_type(inner)? {
-                (DataType::Text, _) => (DataType::TextArray, None),
-                (other, _) => {
-                    return Err(SqlError::unsupported(format!(
-                        "arrays of type {}",
-                        other.name()
-                    )));
-                }
-            },
-            _ => return Err(SqlError::unsupported(format!("type {t}"))),
-        },
-        A::Custom(name, mods) if mods.is_empty() => {
-            let n = name.to_string().to_lowercase();
-            match n.trim_start_matches("pg_catalog.") {
-                "timestamptz" => (DataType::TimestampTz, None),
-                "name" | "bpchar" | "citext" => (DataType::Text, None),
-                "int2" => (DataType::Int2, None),
-                "int4" => (DataType::Int4, None),
-                "int8" => (DataType::Int8, None),
-                "float4" => (DataType::Float4, None),
-                "float8" => (DataType::Float8, None),
-                "bool" => (DataType::Bool, None),
-                _ => {
-                    return Err(SqlError::new(
-                        SqlState::UndefinedObject,
-                        format!("type \"{n}\" does not exist"),
-                    ));
-                }
-            }
-        }
-        other => return Err(SqlError::unsupported(format!("type {other}"))),
-    })
-}
-
-fn typmod_error() -> SqlError {
-    SqlError::new(
-        SqlState::InvalidParameterValue,
-        "NUMERIC precision must be between 1 and 1000",
-    )
-}
-
 /// A numeric literal: int4 if it fits, else int8, else numeric.
 pub(crate) fn number_literal(text: &str) -> SqlResult<ScalarExpr> {
     let is_int = text.bytes().all(|b| b.is_ascii_digit() || b == b'-');
@@ -190,31 +97,6 @@ fn unknown(s: String) -> ScalarExpr {
     lit(Datum::Text(s), DataType::Unknown)
 }
 
-/// The operator-does-not-exist error.
-pub(crate) fn no_operator(op: &str, l: DataType, r: Option<DataType>) -> SqlError {
-    let sig = match r {
-        Some(r) => format!("{} {op} {}", l.name(), r.name()),
-        None => format!("{op} {}", l.name()),
-    };
-    SqlError::new(
-        SqlState::UndefinedFunction,
-        format!("operator does not exist: {sig}"),
-    )
-    .with_hint(
-        "No operator matches the given name and argument types. You might need to add explicit type casts.",
-    )
-}
-
-fn not_unique(op: &str, l: DataType, r: DataType) -> SqlError {
-    SqlError::new(
-        SqlState::UndefinedFunction,
-        format!("operator is not unique: {} {op} {}", l.name(), r.name()),
-    )
-    .with_hint(
-        "Could not choose a best candidate operator. You might need to add explicit type casts.",
-    )
-}
-
 /// The binder: one per bound expression tree.
 pub(crate) struct Binder<'a> {
     pub(crate) scope: &'a dyn Scope,
@@ -224,7 +106,7 @@ pub(crate) struct Binder<'a> {
 impl Binder<'_> {
     /// Coerces to boolean for `context` (`argument of WHERE must be type
     /// boolean, not type integer`).
-    pub(crate) fn to_bool(&mut self, e: ScalarExpr, context: &str) -> SqlResult<ScalarExpr> {
+    pub(crate) fn coerce_bool(&mut self, e: ScalarExpr, context: &str) -> SqlResult<ScalarExpr> {
         coerce_or(e, DataType::Bool, self.params, |t| {
             SqlError::mismatch(format!(
                 "argument of {context} must be type boolean, not type {}",
@@ -340,6 +222,16 @@ impl Binder<'_> {
                     return Err(SqlError::unsupported(format!("cast form {e}")));
                 }
                 let (ty, length) = sql_type(data_type)?;
+                // `ARRAY[]::text[]`: the cast gives the empty array its type.
+                if let Expr::Array(a) = expr.as_ref()
+                    && a.elem.is_empty()
+                    && ty == DataType::TextArray
+                {
+                    return Ok(ScalarExpr::Literal {
+                        value: Datum::TextArray(Vec::new()),
+                        ty: DataType::TextArray,
+                    });
+                }
                 let inner = self.expr(expr)?;
                 self.cast(inner, ty, length)
             }
@@ -553,7 +445,7 @@ impl Binder<'_> {
             }
             ast::UnaryOperator::Not => {
                 let arg = self.expr(expr)?;
-                let arg = self.to_bool(arg, "NOT")?;
+                let arg = self.coerce_bool(arg, "NOT")?;
                 Ok(ScalarExpr::Unary {
                     op: UnaryOp::Not,
                     arg: Box::new(arg),
@@ -612,8 +504,8 @@ impl Binder<'_> {
     ) -> SqlResult<ScalarExpr> {
         if matches!(op, BinaryOp::And | BinaryOp::Or) {
             let name = op.symbol();
-            let left = self.to_bool(a, name)?;
-            let right = self.to_bool(b, name)?;
+            let left = self.coerce_bool(a, name)?;
+            let right = self.coerce_bool(b, name)?;
             return Ok(ScalarExpr::Binary {
                 op,
                 left: Box::new(left),
@@ -690,7 +582,7 @@ impl Binder<'_> {
             None => "IS UNKNOWN",
         };
         let arg = self.expr(a)?;
-        let arg = self.to_bool(arg, context)?;
+        let arg = self.coerce_bool(arg, context)?;
         Ok(ScalarExpr::IsBool {
             arg: Box::new(arg),
             value,
@@ -859,7 +751,7 @@ impl Binder<'_> {
             let c = self.expr(&w.condition)?;
             let c = match &operand {
                 Some(o) => self.binary(BinaryOp::Eq, o.clone(), c)?,
-                None => self.to_bool(c, "CASE/WHEN")?,
+                None => self.coerce_bool(c, "CASE/WHEN")?,
             };
             conds.push(c);
             results.push(self.expr(&w.result)?);
@@ -898,129 +790,4 @@ impl Binder<'_> {
         }
         Ok(ScalarExpr::ArrayLiteral { elems })
     }
-}
-
-/// The common type two operands of a comparison convert to, if any.
-pub(crate) fn comparison_type(l: DataType, r: DataType) -> Option<DataType> {
-    use DataType as T;
-    match (l, r) {
-        (T::Unknown, T::Unknown) => Some(T::Text),
-        (T::Unknown, t) | (t, T::Unknown) => Some(t),
-        _ if same_base(l, r) => Some(l),
-        _ if category(l) != category(r) => None,
-        _ => match category(l) {
-            Category::Numeric => Some(numeric_common(l, r)),
-            Category::DateTime => Some(if l == T::TimestampTz || r == T::TimestampTz {
-                T::TimestampTz
-            } else {
-                T::Timestamp
-            }),
-            _ => None,
-        },
-    }
-}
-
-/// The result type of numeric-category arithmetic on `l` and `r`.
-fn numeric_common(l: DataType, r: DataType) -> DataType {
-    use DataType as T;
-    if l == T::Float4 && r == T::Float4 {
-        T::Float4
-    } else if matches!(l, T::Float4 | T::Float8) || matches!(r, T::Float4 | T::Float8) {
-        T::Float8
-    } else if matches!(l, T::Numeric(_)) || matches!(r, T::Numeric(_)) {
-        T::Numeric(None)
-    } else if l == T::Int8 || r == T::Int8 {
-        T::Int8
-    } else if l == T::Int4 || r == T::Int4 {
-        T::Int4
-    } else {
-        T::Int2
-    }
-}
-
-/// Operand and result types of an arithmetic, `^` or `||` operator.
-fn resolve_arith(
-    op: BinaryOp,
-    lt: DataType,
-    rt: DataType,
-) -> SqlResult<(DataType, DataType, DataType)> {
-    use BinaryOp::*;
-    use DataType as T;
-    let none = || no_operator(op.symbol(), lt, Some(rt));
-    let is_int = |t: DataType| t.is_integer();
-    if op == Concat {
-        return match (lt, rt) {
-            (T::TextArray, T::TextArray | T::Unknown) | (T::Unknown, T::TextArray) => {
-                Ok((T::TextArray, T::TextArray, T::TextArray))
-            }
-            (T::TextArray, T::Text) => Ok((T::TextArray, T::Text, T::TextArray)),
-            (T::Text, T::TextArray) => Ok((T::Text, T::TextArray, T::TextArray)),
-            (T::Text | T::Unknown, T::Text | T::Unknown) => Ok((T::Text, T::Text, T::Text)),
-            (T::Text | T::Unknown, t) | (t, T::Text | T::Unknown) if t != T::TextArray => {
-                // textanycat / anytextcat: the other side goes through its output function.
-                let _ = t;
-                Ok((T::Text, T::Text, T::Text))
-            }
-            _ => Err(none()),
-        };
-    }
-    if op == Pow {
-        return match (lt, rt) {
-            (T::Unknown, T::Unknown) => Err(not_unique("^", lt, rt)),
-            (T::Numeric(_), t) | (t, T::Numeric(_))
-                if is_int(t) || matches!(t, T::Numeric(_) | T::Unknown) =>
-            {
-                Ok((T::Numeric(None), T::Numeric(None), T::Numeric(None)))
-            }
-            (a, b)
-                if (a.is_numeric() || a == T::Unknown) && (b.is_numeric() || b == T::Unknown) =>
-            {
-                Ok((T::Float8, T::Float8, T::Float8))
-            }
-            _ => Err(none()),
-        };
-    }
-    let lt2 = if lt == T::Unknown { rt } else { lt };
-    let rt2 = if rt == T::Unknown { lt } else { rt };
-    if lt == T::Unknown && rt == T::Unknown {
-        return Err(not_unique(op.symbol(), lt, rt));
-    }
-    if lt2.is_numeric() && rt2.is_numeric() {
-        let t = numeric_common(lt2, rt2);
-        if op == Mod && matches!(t, T::Float4 | T::Float8) {
-            return Err(none());
-        }
-        return Ok((t, t, t));
-    }
-    let interval = T::Interval;
-    Ok(match (op, lt, rt) {
-        (Add, T::Date, t) if is_int(t) => (T::Date, T::Int4, T::Date),
-        (Add, t, T::Date) if is_int(t) => (T::Int4, T::Date, T::Date),
-        (Sub, T::Date, t) if is_int(t) => (T::Date, T::Int4, T::Date),
-        (Sub, T::Date, T::Date | T::Unknown) => (T::Date, T::Date, T::Int4),
-        (Add | Sub, T::Date, T::Interval) => (T::Date, interval, T::Timestamp),
-        (Add, T::Interval, T::Date) => (interval, T::Date, T::Timestamp),
-        (Add | Sub, T::Timestamp, T::Interval) | (Add, T::Timestamp, T::Unknown) => {
-            (T::Timestamp, interval, T::Timestamp)
-        }
-        (Add | Sub, T::TimestampTz, T::Interval) | (Add, T::TimestampTz, T::Unknown) => {
-            (T::TimestampTz, interval, T::TimestampTz)
-        }
-        (Add, T::Interval, t @ (T::Timestamp | T::TimestampTz)) => (interval, t, t),
-        (Sub, T::Timestamp, T::Timestamp | T::Unknown) => (T::Timestamp, T::Timestamp, interval),
-        (Sub, T::TimestampTz, T::TimestampTz | T::Unknown)
-        | (Sub, T::TimestampTz, T::Timestamp | T::Date)
-        | (Sub, T::Timestamp | T::Date, T::TimestampTz) => {
-            (T::TimestampTz, T::TimestampTz, interval)
-        }
-        (Sub, T::Timestamp, T::Date) | (Sub, T::Date, T::Timestamp) => {
-            (T::Timestamp, T::Timestamp, interval)
-        }
-        (Add | Sub, T::Interval, T::Interval | T::Unknown) => (interval, interval, interval),
-        (Mul, T::Interval, t) if t.is_numeric() => (interval, T::Float8, interval),
-        (Mul, t, T::Interval) if t.is_numeric() => (T::Float8, interval, interval),
-        (Div, T::Interval, t) if t.is_numeric() => (interval, T::Float8, interval),
-        (Add, T::Date, T::Unknown) => return Err(not_unique(op.symbol(), lt, rt)),
-        _ => return Err(none()),
-    })
 }

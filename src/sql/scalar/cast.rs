@@ -120,7 +120,7 @@ pub fn cast(d: Datum, from: DataType, to: DataType, ctx: &EvalContext) -> SqlRes
         (Datum::Numeric(n), _, T::Float4) => Ok(Datum::Float(to_f32(n.to_f64())?)),
         (Datum::Float(v), _, t) if t.is_integer() => {
             let r = v.round_ties_even();
-            if !r.is_finite() || r < -9.3e18 || r > 9.3e18 {
+            if !r.is_finite() || !(-9.3e18..=9.3e18).contains(&r) {
                 return Err(int_out_of_range(t));
             }
             Ok(Datum::Int(fit_int(r as i128, t)?))
@@ -190,7 +190,7 @@ pub(crate) fn date_to_micros(days: i64) -> SqlResult<i64> {
         i64::MIN => Ok(MICROS_NEG_INFINITY),
         d => d
             .checked_mul(DAY_MICROS)
-            .ok_or_else(|| datetime::timestamp_out_of_range()),
+            .ok_or_else(datetime::timestamp_out_of_range),
     }
 }
 
@@ -322,10 +322,10 @@ pub(crate) fn apply_length(d: Datum, length: Option<CharLength>) -> Datum {
             Datum::Text(s.chars().take(n as usize).collect())
         }
         (Datum::Text(s), Some(CharLength::Char(n))) => {
-            let mut t: String = s.chars().take(n as usize).collect();
-            let len = t.chars().count();
-            t.extend(std::iter::repeat_n(' ', n as usize - len));
-            Datum::Text(t)
+            // Trailing spaces of char(n) are insignificant (comparisons,
+            // conversion to text), so they are not kept.
+            let t: String = s.chars().take(n as usize).collect();
+            Datum::Text(t.trim_end_matches(' ').to_owned())
         }
         (d, _) => d,
     }

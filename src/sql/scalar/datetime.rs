@@ -532,7 +532,7 @@ pub(crate) fn extract_interval(field: &str, iv: &Interval) -> SqlResult<Decimal>
             // 365.25 days a year, 30 days a month, as PostgreSQL.
             let years = i128::from(iv.months / 12);
             let months = i128::from(iv.months % 12);
-            let secs_micros = years * 36_525 * 864_000_000 / 100
+            let secs_micros = years * 36_525 * i128::from(DAY_MICROS) / 100
                 + months * 30 * i128::from(DAY_MICROS)
                 + i128::from(iv.days) * i128::from(DAY_MICROS)
                 + i128::from(iv.micros);

@@ -21,7 +21,9 @@ mod datetime;
 mod eval;
 mod format;
 mod func;
+mod operators;
 mod ops;
+mod sql_type;
 mod text;
 mod window;
 
@@ -258,7 +260,8 @@ pub struct WindowExpr {
 pub enum CharLength {
     /// `varchar(n)`: an explicit cast truncates to `n` characters.
     Varchar(u32),
-    /// `char(n)`: truncates or pads with spaces to `n` characters.
+    /// `char(n)`: truncates to `n` characters; trailing spaces are dropped
+    /// (PostgreSQL pads on output only, and ignores them everywhere else).
     Char(u32),
 }
 

@@ -1,0 +1,387 @@
+//! The extended query protocol: Parse (once per statement, never parsed
+//! again), Describe, Bind/Execute with text and binary values, portals
+//! suspended at `max_rows`, and Sync with the session's transaction status.
+
+use super::decode::decode_param;
+use super::describe::{Described, describe};
+use super::encode::{
+    data_type_of_oid, encode_row, field_info, param_is_binary, pg_type, result_formats,
+};
+use super::handlers::{Conn, Outcome, output_ctx, user_error};
+use super::session::{Fail, param_count, returns_rows, rewrite_version, rows_tag};
+use super::sqlstate::{codes, error_info, protocol_error};
+use crate::sql::relation::Relation;
+use crate::sql::scalar::EvalContext;
+use crate::sql::types::DataType;
+use async_trait::async_trait;
+use futures::sink::{Sink, SinkExt};
+use parking_lot::Mutex;
+use pgwire::api::portal::{Format, Portal};
+use pgwire::api::query::ExtendedQueryHandler;
+use pgwire::api::results::{FieldInfo, QueryResponse, Response, Tag};
+use pgwire::api::stmt::QueryParser;
+use pgwire::api::store::{Entry, PortalStore};
+use pgwire::api::{ClientInfo, ClientPortalStore, DEFAULT_NAME, Type};
+use pgwire::error::{PgWireError, PgWireResult};
+use pgwire::messages::PgWireBackendMessage;
+use pgwire::messages::data::{NoData, ParameterDescription, RowDescription};
+use pgwire::messages::extendedquery::{
+    Describe, Sync as PgSync, TARGET_TYPE_BYTE_PORTAL, TARGET_TYPE_BYTE_STATEMENT,
+};
+use pgwire::messages::response::ReadyForQuery;
+use sqlparser::ast::Statement;
+use std::fmt::Debug;
+use std::sync::Arc;
+
+/// Most result sets kept between Describe (portal) and Execute.
+const DESCRIBED_PORTALS_MAX: usize = 16;
+
+/// A parsed statement of the extended protocol, kept until closed: it is
+/// never parsed again.
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    stmt: Arc<Statement>,
+    /// Parameter types the client declared in Parse (`Unknown`: infer).
+    declared: Vec<DataType>,
+    /// Parameters the statement takes.
+    count: usize,
+    /// Describe's answer, once asked.
+    described: Mutex<Option<Described>>,
+}
+
+/// Parses Parse messages into [`Prepared`] statements.
+#[derive(Debug, Default)]
+pub(crate) struct Parser;
+
+#[async_trait]
+impl QueryParser for Parser {
+    type Statement = Arc<Prepared>;
+
+    async fn parse_sql<C>(
+        &self,
+        _client: &C,
+        sql: &str,
+        types: &[Option<Type>],
+    ) -> PgWireResult<Option<Arc<Prepared>>>
+    where
+        C: ClientInfo + Unpin + Send + Sync,
+    {
+        let mut stmts = crate::sql::parse(sql).map_err(|e| super::sqlstate::wire_error(&e))?;
+        let mut stmt = match stmts.len() {
+            0 => return Ok(None),
+            1 => stmts.remove(0),
+            _ => {
+                return Err(PgWireError::UserError(Box::new(protocol_error(
+                    "42601",
+                    "cannot insert multiple commands into a prepared statement",
+                ))));
+            }
+        };
+        rewrite_version(&mut stmt);
+        let declared: Vec<DataType> = types
+            .iter()
+            .map(|t| {
+                t.as_ref()
+                    .map_or(DataType::Unknown, |t| data_type_of_oid(t.oid()))
+            })
+            .collect();
+        let count = param_count(&stmt).max(declared.len());
+        Ok(Some(Arc::new(Prepared {
+            stmt: Arc::new(stmt),
+            declared,
+            count,
+            described: Mutex::new(None),
+        })))
+    }
+
+    fn get_parameter_types(&self, stmt: &Arc<Prepared>) -> PgWireResult<Vec<Type>> {
+        Ok(match &*stmt.described.lock() {
+            Some(d) => d.params.iter().map(|t| pg_type(*t)).collect(),
+            None => stmt.declared.iter().map(|t| pg_type(*t)).collect(),
+        })
+    }
+
+    fn get_result_schema(
+        &self,
+        stmt: &Arc<Prepared>,
+        _format: Option<&Format>,
+    ) -> PgWireResult<Vec<FieldInfo>> {
+        Ok(match &*stmt.described.lock() {
+            Some(Described {
+                columns: Some(cols),
+                ..
+            }) => cols.iter().map(|c| field_info(c, false)).collect(),
+            _ => Vec::new(),
+        })
+    }
+}
+
+impl Conn {
+    /// Describe's answer for a prepared statement (computed once).
+    async fn described(&self, p: &Arc<Prepared>) -> Result<Described, Fail> {
+        if let Some(d) = p.described.lock().clone() {
+            return Ok(d);
+        }
+        let p2 = p.clone();
+        let d = self
+            .blocking(move |db, s| describe(db, s, &p2.stmt, &p2.declared, p2.count))
+            .await
+            .and_then(|r| r)
+            .map_err(|e| Box::new(error_info(&e)))?;
+        *p.described.lock() = Some(d.clone());
+        Ok(d)
+    }
+
+    /// Parameter types for decoding a portal's values: declared ones, and
+    /// Describe's for parameters sent in binary without a declared type.
+    async fn param_types(&self, p: &Arc<Prepared>, format: &Format) -> Result<Vec<DataType>, Fail> {
+        let mut types = p.declared.clone();
+        types.resize(p.count, DataType::Unknown);
+        let mut need = false;
+        for (i, t) in types.iter().enumerate() {
+            need |= *t == DataType::Unknown && param_is_binary(format, i)?;
+        }
+        if need {
+            let d = self.described(p).await?;
+            for (i, t) in types.iter_mut().enumerate() {
+                if *t == DataType::Unknown && param_is_binary(format, i)? {
+                    *t = d.params.get(i).copied().unwrap_or(DataType::Text);
+                }
+            }
+        }
+        Ok(types)
+    }
+
+    /// Decodes a portal's parameters and runs its statement.
+    async fn run_portal<C>(
+        &self,
+        client: &mut C,
+        portal: &Portal<Arc<Prepared>>,
+    ) -> PgWireResult<Result<Outcome, Fail>>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let p = portal.statement.statement.clone();
+        if portal.parameters.len() != p.count {
+            return Ok(Err(Box::new(protocol_error(
+                codes::PROTOCOL_VIOLATION,
+                format!(
+                    "bind message supplies {} parameters, but prepared statement \"{}\" requires {}",
+                    portal.parameters.len(),
+                    portal_statement_name(portal),
+                    p.count
+                ),
+            ))));
+        }
+        let types = match self.param_types(&p, &portal.parameter_format).await {
+            Ok(t) => t,
+            Err(f) => return Ok(Err(f)),
+        };
+        let ctx = self.with_session(output_ctx);
+        let mut params = Vec::with_capacity(types.len());
+        for (i, ty) in types.iter().enumerate() {
+            let raw = portal.parameters.get(i).and_then(|b| b.as_deref());
+            let binary = match param_is_binary(&portal.parameter_format, i) {
+                Ok(b) => b,
+                Err(f) => return Ok(Err(f)),
+            };
+            match decode_param(raw, binary, *ty, &ctx) {
+                Ok(d) => params.push(d),
+                Err(f) => return Ok(Err(f)),
+            }
+        }
+        self.execute(client, p.stmt.clone(), types, params).await
+    }
+
+    fn take_described_rows(&self, portal: &Portal<Arc<Prepared>>) -> Option<Arc<Relation>> {
+        let mut st = self.state.lock();
+        let id = Arc::as_ptr(&portal.state) as usize;
+        match st.described_rows.remove(&portal.name) {
+            Some((pid, rel)) if pid == id => Some(rel),
+            _ => None,
+        }
+    }
+}
+
+fn portal_statement_name(portal: &Portal<Arc<Prepared>>) -> &str {
+    match portal.statement.id.as_str() {
+        DEFAULT_NAME => "",
+        other => other,
+    }
+}
+
+fn query_response(
+    rel: Arc<Relation>,
+    tag: &str,
+    binary: Vec<bool>,
+    ctx: EvalContext,
+) -> QueryResponse {
+    let fields: Vec<FieldInfo> = rel
+        .columns
+        .iter()
+        .zip(binary.iter())
+        .map(|(c, b)| field_info(c, *b))
+        .collect();
+    let rows = (0..rel.rows.len()).map(move |i| {
+        encode_row(&rel.rows[i], &rel.columns, &binary, &ctx)
+            .map_err(|e| super::sqlstate::wire_error(&e))
+    });
+    let mut resp = QueryResponse::new(Arc::new(fields), futures::stream::iter(rows));
+    resp.set_command_tag(tag);
+    resp
+}
+
+#[async_trait]
+impl ExtendedQueryHandler for Conn {
+    type Statement = Arc<Prepared>;
+    type QueryParser = Parser;
+
+    fn query_parser(&self) -> Arc<Parser> {
+        self.parser.clone()
+    }
+
+    async fn on_describe<C>(&self, client: &mut C, message: Describe) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let name = message.name.as_deref().unwrap_or(DEFAULT_NAME);
+        let no_data = PgWireBackendMessage::NoData(NoData::new());
+        match message.target_type {
+            TARGET_TYPE_BYTE_STATEMENT => match client.portal_store().get_statement(name) {
+                Some(Entry::Value(stmt)) => {
+                    let d = self.described(&stmt.statement).await.map_err(user_error)?;
+                    let oids = d.params.iter().map(|t| t.oid()).collect();
+                    client
+                        .feed(PgWireBackendMessage::ParameterDescription(
+                            ParameterDescription::new(oids),
+                        ))
+                        .await?;
+                    match &d.columns {
+                        Some(cols) => {
+                            let fields: Vec<FieldInfo> =
+                                cols.iter().map(|c| field_info(c, false)).collect();
+                            client
+                                .feed(PgWireBackendMessage::RowDescription(RowDescription::new(
+                                    fields.iter().map(Into::into).collect(),
+                                )))
+                                .await?;
+                        }
+                        None => client.feed(no_data).await?,
+                    }
+                }
+                Some(Entry::Empty) => {
+                    client
+                        .feed(PgWireBackendMessage::ParameterDescription(
+                            ParameterDescription::new(Vec::new()),
+                        ))
+                        .await?;
+                    client.feed(no_data).await?;
+                }
+                None => return Err(PgWireError::StatementNotFound(name.to_owned())),
+            },
+            TARGET_TYPE_BYTE_PORTAL => match client.portal_store().get_portal(name) {
+                Some(Entry::Value(portal)) if returns_rows(&portal.statement.statement.stmt) => {
+                    // Run now (it only reads) and keep the rows for Execute.
+                    let rel = match self.run_portal(client, &portal).await? {
+                        Ok(Outcome::Rows { rel, .. }) => rel,
+                        Ok(Outcome::Command { .. }) => Arc::new(Relation::default()),
+                        Err(f) => return Err(user_error(f)),
+                    };
+                    let binary = result_formats(&portal.result_column_format, rel.columns.len())
+                        .map_err(user_error)?;
+                    let fields: Vec<FieldInfo> = rel
+                        .columns
+                        .iter()
+                        .zip(binary.iter())
+                        .map(|(c, b)| field_info(c, *b))
+                        .collect();
+                    {
+                        let mut st = self.state.lock();
+                        if st.described_rows.len() >= DESCRIBED_PORTALS_MAX {
+                            st.described_rows.clear();
+                        }
+                        let id = Arc::as_ptr(&portal.state) as usize;
+                        st.described_rows.insert(portal.name.clone(), (id, rel));
+                    }
+                    client
+                        .feed(PgWireBackendMessage::RowDescription(RowDescription::new(
+                            fields.iter().map(Into::into).collect(),
+                        )))
+                        .await?;
+                }
+                Some(_) => client.feed(no_data).await?,
+                None => return Err(PgWireError::PortalNotFound(name.to_owned())),
+            },
+            other => return Err(PgWireError::InvalidTargetType(other)),
+        }
+        Ok(())
+    }
+
+    async fn on_sync<C>(&self, client: &mut C, _message: PgSync) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        client.portal_store().rm_portal(DEFAULT_NAME);
+        let status = {
+            let mut st = self.state.lock();
+            st.described_rows.remove(DEFAULT_NAME);
+            st.tx.status()
+        };
+        client.set_transaction_status(status);
+        client
+            .send(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(
+                status,
+            )))
+            .await?;
+        client.flush().await?;
+        Ok(())
+    }
+
+    async fn do_query<C>(
+        &self,
+        client: &mut C,
+        portal: &Portal<Arc<Prepared>>,
+        _max_rows: usize,
+    ) -> PgWireResult<Response>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let p = portal.statement.statement.clone();
+        let outcome = match self.take_described_rows(portal) {
+            Some(rel) => Outcome::Rows {
+                rel,
+                tag: rows_tag(&p.stmt),
+                ctx: self.with_session(output_ctx),
+            },
+            None => self.run_portal(client, portal).await?.map_err(user_error)?,
+        };
+        Ok(match outcome {
+            Outcome::Rows { rel, tag, ctx } => {
+                let binary = result_formats(&portal.result_column_format, rel.columns.len())
+                    .map_err(user_error)?;
+                Response::Query(query_response(rel, tag, binary, ctx))
+            }
+            Outcome::Command {
+                tag,
+                block: Some(true),
+            } => Response::TransactionStart(Tag::new(&tag)),
+            Outcome::Command {
+                tag,
+                block: Some(false),
+            } => Response::TransactionEnd(Tag::new(&tag)),
+            Outcome::Command { tag, block: None } => Response::Execution(Tag::new(&tag)),
+        })
+    }
+}
