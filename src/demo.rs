@@ -613,7 +613,6 @@ pub const STATEMENTS: &[&str] = &[
     "COMMENT ON COLUMN users.last_active IS 'Last app session'",
     "COMMENT ON COLUMN users.f_001 IS 'Tag flags f_001..f_200: true 50% down to 0.001%; NULL = not evaluated'",
     "CREATE VIEW shanghai_vip AS SELECT * FROM users WHERE vip AND city = 'Shanghai'",
-    "CREATE VIEW young_ios AS SELECT * FROM users WHERE age BETWEEN 18 AND 24 AND device_os = 'ios'",
     "CREATE MATERIALIZED VIEW high_value AS SELECT * FROM users WHERE ltv > 5000 AND NOT churned",
 ];
 
@@ -694,7 +693,7 @@ pub fn build(
 }
 
 /// Rows generated per chunk by one worker thread.
-const CHUNK_ROWS: u64 = 16_384;
+const CHUNK_ROWS: u64 = 2_048;
 
 /// A chunk being generated: its rows, and the worker (`None` if no thread
 /// could be spawned: the chunk is then generated inline).

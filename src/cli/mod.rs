@@ -118,8 +118,8 @@ enum Command {
     #[command(
         long_about = "Generate the seeded demo audience in the data directory: table users \
         (gender, age, city, province, device_os, interests, vip, churned, ltv, churn_prob, \
-        register_date, last_active and 200 sparse flags f_001..f_200), the views shanghai_vip \
-        and young_ios, the materialized view high_value and column comments.\n\n\
+        register_date, last_active and 200 sparse flags f_001..f_200), the view shanghai_vip, \
+        the materialized view high_value and column comments.\n\n\
         The same seed always gives the same data. Fails if the table users exists."
     )]
     Demo(DemoArgs),

@@ -30,7 +30,7 @@ pub use error::{Result, StorageError};
 pub use merge::MergePolicy;
 pub use schema::{ColumnSchema, TableSchema};
 pub use snapshot::{ColumnRead, NumericShard, Snapshot, TableSnapshot};
-pub use store::{Options, Store};
+pub use store::{CheckReport, Options, Store};
 pub use write::{UpsertMode, WriteBatch, WriteOp, WriteSummary};
 
 /// Limits on what the storage layer accepts, each with its reason.

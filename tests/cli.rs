@@ -1,0 +1,243 @@
+//! The `audb` binary as a user runs it: help texts, exit codes, one-line
+//! errors, and the demo → sql, load and check round trips.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn audb(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_audb"))
+        .args(args)
+        // The tests must not pick up settings from the environment.
+        .env_remove("AUDB_DATA_DIR")
+        .env_remove("AUDB_CONFIG")
+        .env_remove("AUDB_LOG")
+        .env_remove("AUDB_DEMO_USERS")
+        .env_remove("AUDB_DEMO_SEED")
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run the audb binary")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn dir_arg(p: &Path) -> &str {
+    p.to_str().expect("utf-8 temp path")
+}
+
+/// Asserts exit code 2 and exactly one line on stderr.
+fn assert_usage_error(o: &Output) {
+    assert_eq!(o.status.code(), Some(2), "stderr: {}", stderr(o));
+    let err = stderr(o);
+    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err:?}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+fn demo(dir: &Path, users: &str, seed: &str) {
+    let o = audb(&["demo", "--users", users, "--seed", seed, "--data-dir", dir_arg(dir)]);
+    assert!(o.status.success(), "demo failed: {}", stderr(&o));
+}
+
+fn sql(dir: &Path, query: &str) -> Output {
+    audb(&["sql", query, "--data-dir", dir_arg(dir)])
+}
+
+#[test]
+fn help_of_every_subcommand_mentions_each_flag() {
+    let cases: &[(&[&str], &[&str])] = &[
+        (&["--help"], &["serve", "demo", "load", "check", "sql", "--data-dir", "--config", "--log"]),
+        (
+            &["serve", "--help"],
+            &["--listen", "--demo", "--demo-users", "--demo-seed", "--max-connections", "--trust-remote", "--data-dir", "--config", "AUDB_LISTEN"],
+        ),
+        (&["demo", "--help"], &["--users", "--seed", "--data-dir", "AUDB_DEMO_USERS"]),
+        (&["load", "--help"], &["--table", "--format", "--max-bad-rows", "FILE", "--data-dir"]),
+        (&["check", "--help"], &["--data-dir", "--config"]),
+        (&["sql", "--help"], &["--csv", "SQL", "--data-dir"]),
+    ];
+    for (args, flags) in cases {
+        let o = audb(args);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        let help = stdout(&o);
+        for flag in *flags {
+            assert!(help.contains(flag), "{args:?} help lacks {flag}:\n{help}");
+        }
+    }
+}
+
+#[test]
+fn unknown_flag_is_a_one_line_error_with_exit_code_2() {
+    let o = audb(&["sql", "--bogus", "SELECT 1"]);
+    assert_usage_error(&o);
+    assert!(stderr(&o).contains("--bogus"));
+    assert_usage_error(&audb(&["demo", "--users", "many"]));
+    assert_usage_error(&audb(&["frobnicate"]));
+}
+
+#[test]
+fn foreign_directory_is_refused_with_exit_code_2_and_left_untouched() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("notes.txt"), "not a database").expect("write");
+    for args in [
+        vec!["sql", "SELECT 1"],
+        vec!["check"],
+        vec!["demo", "--users", "10"],
+        vec!["load", "--table", "users", "notes.txt"],
+    ] {
+        let mut args = args.clone();
+        args.extend(["--data-dir", dir_arg(dir.path())]);
+        let o = audb(&args);
+        assert_usage_error(&o);
+        assert!(stderr(&o).contains("not an audb data directory"), "{args:?}: {}", stderr(&o));
+    }
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("read dir")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(names, ["notes.txt"]);
+}
+
+#[test]
+fn missing_data_directory_is_a_usage_error_for_sql() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let o = sql(&dir.path().join("nope"), "SELECT 1");
+    assert_usage_error(&o);
+}
+
+#[test]
+fn demo_counts_are_exact_and_deterministic() {
+    let a = tempfile::tempdir().expect("tempdir");
+    let b = tempfile::tempdir().expect("tempdir");
+    demo(a.path(), "20000", "7");
+    demo(b.path(), "20000", "7");
+    let o = sql(a.path(), "SELECT COUNT(*) FROM users");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).lines().any(|l| l.trim() == "20000"), "{}", stdout(&o));
+    let q = "SELECT city, device_os, COUNT(*), SUM(ltv) FROM users WHERE vip GROUP BY city, device_os ORDER BY 1, 2";
+    let (ra, rb) = (sql(a.path(), q), sql(b.path(), q));
+    assert!(ra.status.success(), "{}", stderr(&ra));
+    assert_eq!(stdout(&ra), stdout(&rb));
+    assert!(stdout(&ra).contains("Shanghai"));
+    // The saved segments exist and agree with their definitions.
+    let v = sql(
+        a.path(),
+        "SELECT (SELECT COUNT(*) FROM shanghai_vip) = (SELECT COUNT(*) FROM users WHERE vip AND city = 'Shanghai')",
+    );
+    assert!(stdout(&v).contains(" t"), "{}{}", stdout(&v), stderr(&v));
+}
+
+#[test]
+fn demo_refuses_a_second_run_into_the_same_directory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    demo(dir.path(), "100", "1");
+    let o = audb(&["demo", "--users", "100", "--data-dir", dir_arg(dir.path())]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("already exists"), "{}", stderr(&o));
+}
+
+fn table_with_csv(csv: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let o = audb(&[
+        "sql",
+        "SELECT 1",
+        "--data-dir",
+        dir_arg(&data),
+    ]);
+    // `sql` never creates a database: make one with `demo` of zero users.
+    assert_usage_error(&o);
+    demo(&data, "0", "1");
+    let o = sql(&data, "CREATE TABLE people (id TEXT PRIMARY KEY, age INT, vip BOOLEAN, tags TEXT[])");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let file = dir.path().join("people.csv");
+    std::fs::write(&file, csv).expect("write csv");
+    (dir, file)
+}
+
+const CSV_WITH_BAD_ROW: &str = "id,age,vip,tags\np1,30,true,\"{a,b}\"\np2,abc,false,\np3,41,,{c}\n";
+
+#[test]
+fn load_with_a_bad_row_reports_its_line_and_loads_nothing() {
+    let (dir, file) = table_with_csv(CSV_WITH_BAD_ROW);
+    let data = dir.path().join("data");
+    let o = audb(&["load", "--table", "people", dir_arg(&file), "--data-dir", dir_arg(&data)]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("line 3"), "{err}");
+    assert!(err.contains("integer"), "{err}");
+    let o = sql(&data, "SELECT COUNT(*) FROM people");
+    assert!(stdout(&o).lines().any(|l| l.trim() == "0"), "{}", stdout(&o));
+}
+
+#[test]
+fn load_skips_up_to_max_bad_rows_and_loads_the_good_ones() {
+    let (dir, file) = table_with_csv(CSV_WITH_BAD_ROW);
+    let data = dir.path().join("data");
+    let o = audb(&[
+        "load", "--table", "people", "--max-bad-rows", "1", dir_arg(&file), "--data-dir", dir_arg(&data),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("line 3"), "{}", stderr(&o));
+    let o = audb(&[
+        "sql",
+        "SELECT id, age, vip, tags FROM people ORDER BY id",
+        "--csv",
+        "--data-dir",
+        dir_arg(&data),
+    ]);
+    assert_eq!(stdout(&o), "id,age,vip,tags\np1,30,t,\"{a,b}\"\np3,41,,{c}\n", "{}", stderr(&o));
+}
+
+#[test]
+fn load_reads_json_lines() {
+    let (dir, _) = table_with_csv("");
+    let data = dir.path().join("data");
+    let file = dir.path().join("people.jsonl");
+    std::fs::write(
+        &file,
+        "{\"id\": \"j1\", \"age\": 20, \"tags\": [\"x\"]}\n\n{\"id\": \"j2\", \"vip\": true}\n",
+    )
+    .expect("write");
+    let o = audb(&["load", "--table", "people", dir_arg(&file), "--data-dir", dir_arg(&data)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = audb(&["sql", "SELECT id, age, vip, tags FROM people ORDER BY id", "--csv", "--data-dir", dir_arg(&data)]);
+    assert_eq!(stdout(&o), "id,age,vip,tags\nj1,20,,{x}\nj2,,t,\n");
+}
+
+#[test]
+fn check_passes_on_a_good_directory_and_fails_after_a_flipped_byte() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    demo(dir.path(), "3000", "3");
+    let o = audb(&["check", "--data-dir", dir_arg(dir.path())]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("check passed"));
+    let segment = std::fs::read_dir(dir.path())
+        .expect("read dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "seg"))
+        .max_by_key(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
+        .expect("a segment file");
+    let mut bytes = std::fs::read(&segment).expect("read segment");
+    let at = bytes.len() / 3;
+    bytes[at] ^= 0x40;
+    std::fs::write(&segment, bytes).expect("write segment");
+    let o = audb(&["check", "--data-dir", dir_arg(dir.path())]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("CORRUPT"), "{}", stdout(&o));
+    assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+}
+
+#[test]
+fn config_file_with_an_unknown_key_is_a_usage_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = dir.path().join("audb.toml");
+    std::fs::write(&cfg, "data_dri = \"x\"\n").expect("write");
+    let o = audb(&["check", "--config", dir_arg(&cfg)]);
+    assert_usage_error(&o);
+    assert!(stderr(&o).contains("line 1"), "{}", stderr(&o));
+}
