@@ -76,8 +76,8 @@ pub const SETTINGS: &[SettingDoc] = &[
         key: "log",
         flag: "--log",
         env: "AUDB_LOG",
-        default: "info (`RUST_LOG` if set)",
-        help: "log filter in `RUST_LOG` syntax, e.g. `info,audb::storage=debug`",
+        default: "info",
+        help: "log filter in `RUST_LOG` syntax, e.g. `info,audb::storage=debug` (`RUST_LOG` if unset; `warn` for `sql`)",
     },
     SettingDoc {
         key: "demo",
@@ -111,7 +111,7 @@ pub const SETTINGS: &[SettingDoc] = &[
         key: "memtable_ops_max",
         flag: "--memtable-ops-max",
         env: "AUDB_MEMTABLE_OPS_MAX",
-        default: "1000000",
+        default: "262144",
         help: "writes a table buffers before they are flushed to a segment file",
     },
     SettingDoc {

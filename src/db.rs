@@ -186,6 +186,26 @@ fn is_cacheable(stmt: &Statement) -> bool {
     matches!(stmt, Statement::Query(_)) && stmt.visit(&mut Volatile).is_continue()
 }
 
+/// The highest `$n` in a statement.
+fn max_placeholder(stmt: &Statement) -> usize {
+    struct Max(usize);
+    impl Visitor for Max {
+        type Break = ();
+        fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
+            if let Expr::Value(v) = e
+                && let sqlparser::ast::Value::Placeholder(p) = &v.value
+                && let Some(n) = p.strip_prefix('$').and_then(|n| n.parse::<usize>().ok())
+            {
+                self.0 = self.0.max(n.min(crate::sql::scalar::PARAMS_MAX));
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut m = Max(0);
+    let _ = stmt.visit(&mut m);
+    m.0
+}
+
 fn now_micros() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -262,6 +282,7 @@ impl Db {
             params: &params_cell,
             cancel: &cancel,
             depth: 0,
+            dry_run: false,
         };
         let result = self.dispatch(session, &ctx, stmt)?;
         if let (Some(key), StatementResult::Rows(rel)) = (cache_key, &result) {
@@ -276,6 +297,54 @@ impl Db {
             cache.entries.insert(key, rel.clone());
         }
         Ok(result)
+    }
+
+    /// Parameter types and result columns of `stmt`, for the extended
+    /// protocol's Describe. Writes are planned and bound but not applied; a
+    /// query runs with every parameter NULL (which selects nothing, so it is
+    /// cheap) to learn its columns.
+    pub fn describe(
+        &self,
+        session: &mut Session,
+        stmt: &Statement,
+        param_types: &[DataType],
+    ) -> SqlResult<(Vec<DataType>, Option<Vec<Column>>)> {
+        let n = param_types.len().max(max_placeholder(stmt));
+        let mut types = param_types.to_vec();
+        types.resize(n, DataType::Unknown);
+        let snapshot = self.store.snapshot();
+        let eval = EvalContext {
+            now_micros: now_micros(),
+            timezone_offset_secs: session.timezone_offset_secs(),
+            params: vec![Datum::Null; n],
+        };
+        let params_cell = std::cell::RefCell::new(Params::with_types(types));
+        let cancel = Cancel::new(session.cancel.clone(), None);
+        let ctx = QueryCtx {
+            snapshot: &snapshot,
+            eval: &eval,
+            params: &params_cell,
+            cancel: &cancel,
+            depth: 0,
+            dry_run: true,
+        };
+        let columns = match stmt {
+            Statement::Query(q) => Some(run_query(&ctx, q)?.columns),
+            Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_) => {
+                self.dispatch(session, &ctx, stmt)?;
+                None
+            }
+            Statement::ShowVariable { .. } | Statement::Explain { .. } => {
+                match self.dispatch(session, &ctx, stmt)? {
+                    StatementResult::Rows(r) => Some(r.columns.clone()),
+                    StatementResult::Command(_) => None,
+                }
+            }
+            _ => None,
+        };
+        let mut params = params_cell.into_inner();
+        params.finish();
+        Ok((params.types, columns))
     }
 
     fn dispatch(

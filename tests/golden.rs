@@ -99,9 +99,18 @@ fn golden_v1_opens_and_reads_back() {
     copy_dir(&golden_dir(1), tmp.path());
     let store = Store::open(tmp.path(), options()).expect("open golden v1");
     let report = store.check().expect("golden v1 verifies");
-    assert!(report.segments >= 1 && report.wal_records >= 1, "{report:?}");
+    assert!(
+        report.segments >= 1 && report.wal_records >= 1,
+        "{report:?}"
+    );
     let db = Db::with_store(store);
     assert_eq!(rows(&db, "SELECT * FROM users ORDER BY user_id"), EXPECTED);
     assert_eq!(rows(&db, "SELECT COUNT(*) FROM sh"), vec!["2".to_owned()]);
-    assert_eq!(rows(&db, "SELECT city, COUNT(*) FROM users GROUP BY city ORDER BY city"), vec!["Guangzhou|1", "Shanghai|2", "NULL|1"]);
+    assert_eq!(
+        rows(
+            &db,
+            "SELECT city, COUNT(*) FROM users GROUP BY city ORDER BY city"
+        ),
+        vec!["Guangzhou|1", "Shanghai|2", "NULL|1"]
+    );
 }

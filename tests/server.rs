@@ -252,7 +252,6 @@ async fn extended_protocol_with_parameters() {
 /// The example: the parameter type comes from Describe, which
 /// must infer `integer` from `age > $1`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "the SQL layer infers `text` for a parameter compared with a column in WHERE (bitmap predicate path); needs Db::describe / inference there"]
 async fn inferred_integer_parameter() {
     let (_s, c) = users_server().await;
     let got: i64 = c

@@ -3,7 +3,10 @@
 //! Every row is a pure function of `(seed, row index)`, so a benchmark can
 //! regenerate any slice of the audience (in any order, on any thread) and two
 //! runs with the same seed load byte-identical data. No `rand` dependency: a
-//! SplitMix64 stream per row is enough for benchmark data.
+//! SplitMix64 stream per row is enough for benchmark data ([`SplitMix64`],
+//! [`Zipf`] and [`mix64`] come from `audb::demo`, which also builds the demo
+//! audience of `audb demo`; this module keeps the benchmarks' own 20-column
+//! table so that recorded results stay comparable).
 //!
 //! The table has a TEXT key and [`COLUMNS`] (20 tag columns of every kind):
 //! eight BOOLEAN flags of densities 50 %, 10 %, 1 % and 0.1 % (two each),
@@ -106,85 +109,9 @@ pub fn column_index(name: &str) -> Option<usize> {
     COLUMNS.iter().position(|c| c.name == name)
 }
 
-/// SplitMix64 (Steele, Lea, Flood 2014): tiny, fast, and good enough for
-/// benchmark data.
-#[derive(Clone, Debug)]
-pub struct SplitMix64 {
-    state: u64,
-}
-
-impl SplitMix64 {
-    /// A stream starting at `seed`.
-    pub fn new(seed: u64) -> SplitMix64 {
-        SplitMix64 { state: seed }
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        mix64(self.state)
-    }
-
-    /// Uniform in `0..n` (`n > 0`), by multiply-shift (bias < 2^-32 for the
-    /// small `n` used here).
-    pub fn below(&mut self, n: u64) -> u64 {
-        ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
-    }
-
-    /// Uniform in `[0, 1)` with 53 bits.
-    pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-    }
-
-    /// `true` with probability `p`.
-    pub fn chance(&mut self, p: f64) -> bool {
-        self.unit() < p
-    }
-}
-
-/// The SplitMix64 finalizer: a bijection on `u64` that scrambles well.
-pub fn mix64(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
-/// A Zipf distribution over `0..n`, sampled by binary search in its CDF.
-#[derive(Clone, Debug)]
-pub struct Zipf {
-    cdf: Vec<f64>,
-}
-
-impl Zipf {
-    /// Ranks `0..n` with weight `1 / (rank + 1)^exponent`.
-    pub fn new(n: usize, exponent: f64) -> Zipf {
-        let mut acc = 0.0;
-        let mut cdf: Vec<f64> = (0..n)
-            .map(|k| {
-                acc += 1.0 / ((k + 1) as f64).powf(exponent);
-                acc
-            })
-            .collect();
-        for c in &mut cdf {
-            *c /= acc;
-        }
-        Zipf { cdf }
-    }
-
-    /// One rank.
-    pub fn sample(&self, rng: &mut SplitMix64) -> usize {
-        let u = rng.unit();
-        self.cdf
-            .partition_point(|c| *c <= u)
-            .min(self.cdf.len() - 1)
-    }
-
-    /// Probability of `rank`.
-    pub fn probability(&self, rank: usize) -> f64 {
-        let below = if rank == 0 { 0.0 } else { self.cdf[rank - 1] };
-        self.cdf[rank] - below
-    }
-}
+// The random primitives are the library's (`audb::demo`), shared with the
+// demo audience and the CLI.
+pub use audb::demo::{SplitMix64, Zipf, mix64};
 
 /// One generated row: key and one value per entry of [`COLUMNS`].
 pub type Row = (Key, Vec<Option<Value>>);

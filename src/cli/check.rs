@@ -4,9 +4,14 @@
 //!    opened (opening cuts a torn tail; the report should still show it).
 //! 2. The store is opened without background work: the manifest's checksum,
 //!    every live segment's header, footer and meta block, and WAL replay.
-//! 3. Every live segment is verified bitmap by bitmap ([`Segment::verify`]).
-//!    Opening removed files the manifest does not name, so the segment files
-//!    left in the directory are exactly the live ones.
+//! 3. Every live segment is verified bitmap by bitmap ([`Segment::verify`]),
+//!    each reported on its own line, every problem listed. Opening removed
+//!    files the manifest does not name, so the segment files left in the
+//!    directory are exactly the live ones.
+//! 4. If all is well so far, [`Store::check`] repeats the verification from
+//!    the manifest's own list and decodes every WAL record.
+//!
+//! [`Store::check`]: audb::storage::Store::check
 
 use super::data_dir::{self, Create};
 use super::{CliError, CliResult, group_digits};
@@ -109,6 +114,14 @@ pub fn run(settings: &Settings) -> CliResult {
             Some(Ok(rows)) => println!("table {}: {} rows", schema.name, group_digits(rows)),
             Some(Err(e)) => problems.push(format!("table {}: {e}", schema.name)),
             None => {}
+        }
+    }
+    if problems.is_empty() {
+        // The storage layer's own pass over the manifest's live files (and
+        // every WAL record decoded), in case a file list and the manifest
+        // ever disagree.
+        if let Err(e) = store.check() {
+            problems.push(e.to_string());
         }
     }
     report(&problems, names.len(), wal_files.len(), wal_records)

@@ -93,7 +93,7 @@ struct GlobalArgs {
     )]
     bitmap_cache_bytes: Option<usize>,
     /// Writes a table buffers in memory before flushing them to a segment file
-    /// [default: 1000000]
+    /// [default: 262144]
     #[arg(
         long,
         global = true,

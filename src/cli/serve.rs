@@ -75,7 +75,7 @@ async fn serve(db: Arc<Db>, settings: &Settings) -> CliResult {
     tracing::info!(
         listen = %config.listen,
         dir = %settings.data_dir.display(),
-        "audb {} accepting PostgreSQL clients (psql -h {} -p {} -U audb)",
+        "audb {} starting on {}:{} (connect with psql -h <host> -p <port> -U audb)",
         env!("CARGO_PKG_VERSION"),
         config.listen.ip(),
         config.listen.port()

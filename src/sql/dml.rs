@@ -203,6 +203,9 @@ pub fn insert(store: &Store, ctx: &QueryCtx<'_>, ins: &Insert) -> SqlResult<Stri
                         &mut ctx.params.borrow_mut(),
                         key_data_type(&table),
                     )?;
+                    if ctx.dry_run {
+                        continue;
+                    }
                     let d = scalar::eval(&b, &[], ctx.eval)?;
                     key = Some(encode_key(&d, schema.key_type, &schema.key_name)?);
                 }
@@ -213,10 +216,16 @@ pub fn insert(store: &Store, ctx: &QueryCtx<'_>, ins: &Insert) -> SqlResult<Stri
                         &mut ctx.params.borrow_mut(),
                         DataType::of_column(*ty),
                     )?;
+                    if ctx.dry_run {
+                        continue;
+                    }
                     let d = scalar::eval(&b, &[], ctx.eval)?;
                     vals.push((*id, encode_value(&d, *ty, name)?, name.clone()));
                 }
             }
+        }
+        if ctx.dry_run {
+            continue;
         }
         let Some(key) = key else {
             return Err(SqlError::internal(format!("no key at position {key_pos}")));
@@ -259,6 +268,9 @@ pub fn insert(store: &Store, ctx: &QueryCtx<'_>, ins: &Insert) -> SqlResult<Stri
     } else {
         1
     };
+    if ctx.dry_run {
+        return Ok("INSERT 0 0".into());
+    }
     for chunk in ops.chunks(INSERT_BATCH_ROWS * per_row) {
         let s = store.write(WriteBatch {
             table: schema.id,
@@ -345,6 +357,9 @@ pub fn update(store: &Store, ctx: &QueryCtx<'_>, up: &Update) -> SqlResult<Strin
                         e
                     }
                 })?;
+                if ctx.dry_run {
+                    continue;
+                }
                 let d = scalar::eval(&b, &[], ctx.eval)?;
                 sets.push((id, encode_value(&d, ty, &n)?));
             }
@@ -358,6 +373,9 @@ pub fn update(store: &Store, ctx: &QueryCtx<'_>, up: &Update) -> SqlResult<Strin
         Pred::Const(Some(true)),
         up.selection.as_ref(),
     )?;
+    if ctx.dry_run {
+        return Ok("UPDATE 0".into());
+    }
     let rows = matching_rows(ctx, &table, &filter)?;
     let n = rows.len();
     if n > 0 {

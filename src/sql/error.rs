@@ -86,6 +86,28 @@ pub enum SqlState {
     DataCorrupted,
     /// 58030 io_error
     IoError,
+    /// 25P01 no_active_sql_transaction
+    NoActiveSqlTransaction,
+    /// 3D000 invalid_catalog_name
+    InvalidCatalogName,
+    /// 53300 too_many_connections
+    TooManyConnections,
+    /// 08P01 protocol_violation
+    ProtocolViolation,
+    /// 22P03 invalid_binary_representation
+    InvalidBinaryRepresentation,
+    /// 42P18 indeterminate_datatype
+    IndeterminateDatatype,
+    /// 22021 character_not_in_repertoire
+    CharacterNotInRepertoire,
+    /// 22007 invalid_datetime_format
+    InvalidDatetimeFormat,
+    /// 42725 ambiguous_function
+    AmbiguousFunction,
+    /// 28000 invalid_authorization_specification
+    InvalidAuthorizationSpecification,
+    /// 28P01 invalid_password
+    InvalidPassword,
     /// XX000 internal_error
     InternalError,
 }
@@ -134,6 +156,17 @@ impl SqlState {
             ObjectNotInPrerequisiteState => "55000",
             DataCorrupted => "XX001",
             IoError => "58030",
+            NoActiveSqlTransaction => "25P01",
+            InvalidCatalogName => "3D000",
+            TooManyConnections => "53300",
+            ProtocolViolation => "08P01",
+            InvalidBinaryRepresentation => "22P03",
+            IndeterminateDatatype => "42P18",
+            CharacterNotInRepertoire => "22021",
+            InvalidDatetimeFormat => "22007",
+            AmbiguousFunction => "42725",
+            InvalidAuthorizationSpecification => "28000",
+            InvalidPassword => "28P01",
             InternalError => "XX000",
         }
     }

@@ -28,6 +28,9 @@ pub trait PredContext {
     fn qualifies(&self, qualifier: &str) -> bool;
     /// Evaluates an expression without column references.
     fn eval_const(&self, e: &Expr) -> SqlResult<(Datum, DataType)>;
+    /// Evaluates a constant compared with a column of type `hint`: untyped
+    /// parameters (`age > $1`) take the column's type, as in PostgreSQL.
+    fn eval_const_for(&self, e: &Expr, hint: DataType) -> SqlResult<(Datum, DataType)>;
     /// The rows of this table selected by `key IN (subquery)`.
     fn key_subquery(&self, q: &Query) -> SqlResult<Pred>;
     /// The session's time zone offset, for date/timestamptz comparisons.
@@ -535,7 +538,14 @@ fn compare(
         (None, None) if is_constant(e) => return compile(ctx, e),
         _ => return Err(unsupported(e)),
     };
-    let (d, dt) = ctx.eval_const(constant)?;
+    let hint = match &col {
+        ColRef::Key => match ctx.table().schema().key_type {
+            KeyType::BigInt => DataType::Int8,
+            KeyType::Text => DataType::Text,
+        },
+        ColRef::Tag(c) => DataType::of_column(c.ty),
+    };
+    let (d, dt) = ctx.eval_const_for(constant, hint)?;
     if d.is_null() {
         return Ok(Pred::Const(None));
     }

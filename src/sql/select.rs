@@ -44,6 +44,8 @@ pub struct QueryCtx<'a> {
     pub cancel: &'a Cancel,
     /// Nesting depth of subqueries and views.
     pub depth: usize,
+    /// Plan and bind, but write nothing (for describing statements).
+    pub dry_run: bool,
 }
 
 impl QueryCtx<'_> {
@@ -60,11 +62,24 @@ impl QueryCtx<'_> {
             params: self.params,
             cancel: self.cancel,
             depth: self.depth + 1,
+            dry_run: self.dry_run,
         })
     }
 
     fn bind(&self, e: &Expr, scope: &dyn Scope) -> SqlResult<BoundExpr> {
         scalar::bind(e, scope, &mut self.params.borrow_mut())
+    }
+
+    /// Evaluates an expression without column references; an untyped
+    /// parameter or literal standing alone takes the type `hint`.
+    pub fn eval_const_for(&self, e: &Expr, hint: DataType) -> SqlResult<(Datum, DataType)> {
+        let bare = matches!(e, Expr::Value(v) if matches!(v.value, Value::Placeholder(_)));
+        if !bare {
+            return self.eval_const(e);
+        }
+        let b = scalar::bind_as(e, &EmptyScope, &mut self.params.borrow_mut(), hint)?;
+        let d = scalar::eval(&b, &[], self.eval)?;
+        Ok((d, b.ty))
     }
 
     /// Evaluates an expression without column references.
@@ -404,6 +419,10 @@ impl PredContext for AudiencePredCtx<'_> {
 
     fn eval_const(&self, e: &Expr) -> SqlResult<(Datum, DataType)> {
         self.ctx.eval_const(e)
+    }
+
+    fn eval_const_for(&self, e: &Expr, hint: DataType) -> SqlResult<(Datum, DataType)> {
+        self.ctx.eval_const_for(e, hint)
     }
 
     fn key_subquery(&self, q: &Query) -> SqlResult<Pred> {

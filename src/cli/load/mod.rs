@@ -89,10 +89,10 @@ struct LoadState {
 
 /// Runs the load.
 pub fn run(settings: &Settings, req: &LoadRequest) -> CliResult {
+    let store = data_dir::open(settings, Create::Never, settings.store_options())?;
     let file_bytes = std::fs::metadata(&req.file)
         .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", req.file.display())))?
         .len();
-    let store = data_dir::open(settings, Create::Never, settings.store_options())?;
     let snapshot = store.snapshot();
     let table = snapshot
         .table(&req.table)
