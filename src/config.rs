@@ -283,7 +283,9 @@ pub fn read_file(path: &Path) -> Result<PartialSettings, ConfigError> {
 pub fn parse(text: &str) -> Result<PartialSettings, (usize, String)> {
     toml::from_str(text).map_err(|e: toml::de::Error| {
         let line = e.span().map_or(1, |s| {
-            text[..s.start.min(text.len())].matches('\n').count() + 1
+            // Bytes, not `&str` slicing: a span inside a character must not panic.
+            let before = &text.as_bytes()[..s.start.min(text.len())];
+            before.iter().filter(|b| **b == b'\n').count() + 1
         });
         let message = e
             .message()

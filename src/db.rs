@@ -283,6 +283,7 @@ impl Db {
             cancel: &cancel,
             depth: 0,
             dry_run: false,
+            user: session.user.clone(),
         };
         let result = self.dispatch(session, &ctx, stmt)?;
         if let (Some(key), StatementResult::Rows(rel)) = (cache_key, &result) {
@@ -327,6 +328,7 @@ impl Db {
             cancel: &cancel,
             depth: 0,
             dry_run: true,
+            user: session.user.clone(),
         };
         let columns = match stmt {
             Statement::Query(q) => Some(run_query(&ctx, q)?.columns),

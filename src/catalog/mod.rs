@@ -8,6 +8,8 @@
 //! operation); hidden columns start with `__` and never appear in `*` or in
 //! catalogs.
 
+pub mod system;
+
 use crate::storage::{Snapshot, StorageError, Store};
 use serde::{Deserialize, Serialize};
 

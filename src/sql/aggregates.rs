@@ -8,6 +8,7 @@ use super::error::{SqlError, SqlResult, SqlState};
 use super::predicate::fold_ident;
 use super::relation::Relation;
 use super::select::QueryCtx;
+use super::scalar::Scope as _;
 use super::types::{DataType, Datum};
 use crate::exec::aggregate::{AggKind, AggSpec, AggState};
 use crate::exec::filter::Pred;
@@ -295,22 +296,274 @@ pub fn counted_condition(raw: &RawAgg) -> Option<Expr> {
     }
 }
 
-/// Aggregation over a small relation (a derived table or a view that is not
-/// a plain filter) is not supported yet.
+/// One aggregate's running state over a small relation.
+enum RelAgg {
+    Count(u64),
+    CountDistinct(std::collections::HashSet<String>),
+    SumInt(i128, u64),
+    SumNumeric(Decimal, u64),
+    SumFloat(f64, u64),
+    Extreme(Option<Datum>),
+    Bools(bool, bool),
+}
+
+/// GROUP BY, aggregates and HAVING over a small relation, row at a time.
 #[allow(clippy::too_many_arguments)]
 pub fn aggregate_relation(
-    _ctx: &QueryCtx<'_>,
-    _rel: &Relation,
-    _alias: Option<&str>,
-    _select: &Select,
-    _items: Vec<(String, Expr)>,
-    _order_by: Option<&OrderBy>,
-    _offset: u64,
-    _limit: Option<u64>,
+    ctx: &QueryCtx<'_>,
+    rel: &Relation,
+    quals: &[Option<String>],
+    select: &Select,
+    mut list: Vec<(String, Expr)>,
+    order_by: Option<&OrderBy>,
+    offset: u64,
+    limit: Option<u64>,
 ) -> SqlResult<Relation> {
-    Err(SqlError::unsupported(
-        "aggregates over a subquery (aggregate the audience table directly)",
-    ))
+    use super::relation::Column;
+    use super::scalar::compare_datums;
+    use super::select::{RelScope, finish_select, order_keys};
+    let scope = RelScope { columns: &rel.columns, quals };
+    let group_exprs = match &select.group_by {
+        sqlparser::ast::GroupByExpr::Expressions(g, m) if m.is_empty() => g.clone(),
+        _ => return Err(SqlError::unsupported("GROUP BY ALL, ROLLUP, CUBE and GROUPING SETS")),
+    };
+    // Resolve ordinals and output aliases.
+    let mut groups: Vec<(Option<String>, Expr)> = Vec::new();
+    for g in &group_exprs {
+        let e = match g {
+            Expr::Value(v) => match &v.value {
+                sqlparser::ast::Value::Number(n, _) => {
+                    let k: usize = n.parse().unwrap_or(0);
+                    list.get(k.wrapping_sub(1)).map(|(_, e)| e.clone()).ok_or_else(|| {
+                        SqlError::new(SqlState::InvalidColumnReference, format!("GROUP BY position {n} is not in select list"))
+                    })?
+                }
+                _ => g.clone(),
+            },
+            Expr::Identifier(id) if scope.resolve(None, &fold_ident(id)).is_err() => {
+                let n = fold_ident(id);
+                list.iter().find(|(name, _)| *name == n).map(|(_, e)| e.clone()).unwrap_or_else(|| g.clone())
+            }
+            other => other.clone(),
+        };
+        let name = match &e {
+            Expr::Identifier(id) => Some(fold_ident(id)),
+            Expr::CompoundIdentifier(p) if p.len() == 2 => Some(fold_ident(&p[1])),
+            _ => None,
+        };
+        groups.push((name, e));
+    }
+    let bound_groups = groups.iter().map(|(_, e)| ctx.bind(e, &scope)).collect::<SqlResult<Vec<_>>>()?;
+    let mut raws: Vec<RawAgg> = Vec::new();
+    for (_, e) in &mut list {
+        extract_aggregates(e, &mut raws)?;
+    }
+    let mut having = select.having.clone();
+    if let Some(h) = &mut having {
+        extract_aggregates(h, &mut raws)?;
+    }
+    let mut order = order_keys(order_by)?;
+    for (e, _, _) in &mut order {
+        extract_aggregates(e, &mut raws)?;
+    }
+    for (_, e) in &mut list {
+        replace_group_refs(e, &groups);
+    }
+    if let Some(h) = &mut having {
+        replace_group_refs(h, &groups);
+    }
+    for (e, _, _) in &mut order {
+        replace_group_refs(e, &groups);
+    }
+    // Bind aggregate arguments and filters; decide result types.
+    let mut args = Vec::with_capacity(raws.len());
+    let mut types = Vec::with_capacity(raws.len());
+    for r in &raws {
+        let arg = r.arg.as_ref().map(|a| ctx.bind(a, &scope)).transpose()?;
+        let filter = r.filter.as_ref().map(|f| ctx.bind(f, &scope)).transpose()?;
+        let at = arg.as_ref().map(|a| a.ty);
+        let ty = match (r.name.as_str(), at) {
+            ("count", _) => DataType::Int8,
+            ("sum", Some(DataType::Int2 | DataType::Int4)) => DataType::Int8,
+            ("sum" | "avg", Some(DataType::Int8 | DataType::Numeric(_))) | ("avg", Some(DataType::Int2 | DataType::Int4)) => DataType::Numeric(None),
+            ("sum", Some(DataType::Float4)) => DataType::Float4,
+            ("sum" | "avg", Some(DataType::Float8 | DataType::Float4)) => DataType::Float8,
+            ("min" | "max", Some(t)) if t != DataType::TextArray => t,
+            ("bool_and" | "bool_or" | "every", Some(DataType::Bool)) => DataType::Bool,
+            (name, t) => {
+                return Err(SqlError::new(
+                    SqlState::UndefinedFunction,
+                    format!("function {name}({}) does not exist", t.map(|t| t.name()).unwrap_or_else(|| "*".into())),
+                ));
+            }
+        };
+        args.push((arg, filter));
+        types.push(ty);
+    }
+    // Group rows.
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut keys: Vec<Vec<Datum>> = Vec::new();
+    let mut states: Vec<Vec<RelAgg>> = Vec::new();
+    let fresh = |r: &RawAgg, ty: DataType| -> RelAgg {
+        match (r.name.as_str(), ty) {
+            ("count", _) if r.distinct => RelAgg::CountDistinct(Default::default()),
+            ("count", _) => RelAgg::Count(0),
+            ("sum" | "avg", DataType::Float4 | DataType::Float8) => RelAgg::SumFloat(0.0, 0),
+            ("sum", DataType::Int8) => RelAgg::SumInt(0, 0),
+            ("sum" | "avg", _) => RelAgg::SumNumeric(Decimal::new(0, 0), 0),
+            ("min" | "max", _) => RelAgg::Extreme(None),
+            _ => RelAgg::Bools(false, false),
+        }
+    };
+    for (n, row) in rel.rows.iter().enumerate() {
+        if n % 4096 == 0 {
+            ctx.cancel.check()?;
+        }
+        let key = bound_groups.iter().map(|g| super::scalar::eval(g, row, ctx.eval)).collect::<SqlResult<Vec<_>>>()?;
+        let k = format!("{key:?}");
+        let gi = match index.get(&k) {
+            Some(i) => *i,
+            None => {
+                index.insert(k, keys.len());
+                keys.push(key);
+                states.push(raws.iter().zip(&types).map(|(r, t)| fresh(r, *t)).collect());
+                keys.len() - 1
+            }
+        };
+        for ((state, (arg, filter)), raw) in states[gi].iter_mut().zip(&args).zip(&raws) {
+            if let Some(f) = filter
+                && !matches!(super::scalar::eval(f, row, ctx.eval)?, Datum::Bool(true))
+            {
+                continue;
+            }
+            let v = match arg {
+                Some(a) => super::scalar::eval(a, row, ctx.eval)?,
+                None => Datum::Bool(true),
+            };
+            if v.is_null() {
+                continue;
+            }
+            match state {
+                RelAgg::Count(c) => *c += 1,
+                RelAgg::CountDistinct(set) => {
+                    set.insert(format!("{v:?}"));
+                }
+                RelAgg::SumInt(s, c) => {
+                    if let Datum::Int(i) = v {
+                        *s += i128::from(i);
+                        *c += 1;
+                    }
+                }
+                RelAgg::SumNumeric(s, c) => {
+                    let d = match v {
+                        Datum::Int(i) => Decimal::from_i64(i),
+                        Datum::Numeric(d) => d,
+                        _ => continue,
+                    };
+                    *s = s.add(&d)?;
+                    *c += 1;
+                }
+                RelAgg::SumFloat(s, c) => {
+                    if let Datum::Float(f) = v {
+                        *s += f;
+                        *c += 1;
+                    }
+                }
+                RelAgg::Extreme(cur) => {
+                    let replace = match cur {
+                        None => true,
+                        Some(c) => {
+                            let ord = compare_datums(&v, c);
+                            if raw.name == "min" { ord.is_lt() } else { ord.is_gt() }
+                        }
+                    };
+                    if replace {
+                        *cur = Some(v);
+                    }
+                }
+                RelAgg::Bools(t, f) => {
+                    if v == Datum::Bool(true) {
+                        *t = true;
+                    } else {
+                        *f = true;
+                    }
+                }
+            }
+        }
+    }
+    if keys.is_empty() && group_exprs.is_empty() {
+        keys.push(Vec::new());
+        states.push(raws.iter().zip(&types).map(|(r, t)| fresh(r, *t)).collect());
+    }
+    // The grouped relation: __grp0…, __agg0….
+    let mut columns: Vec<Column> = bound_groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| Column { name: format!("__grp{i}"), ty: g.ty })
+        .collect();
+    columns.extend(types.iter().enumerate().map(|(i, t)| Column { name: format!("__agg{i}"), ty: *t }));
+    let mut rows = Vec::with_capacity(keys.len());
+    for (key, st) in keys.into_iter().zip(states) {
+        let mut row = key;
+        for ((state, raw), ty) in st.into_iter().zip(&raws).zip(&types) {
+            row.push(match state {
+                RelAgg::Count(c) => Datum::Int(c as i64),
+                RelAgg::CountDistinct(set) => Datum::Int(set.len() as i64),
+                RelAgg::SumInt(_, 0) | RelAgg::SumNumeric(_, 0) | RelAgg::SumFloat(_, 0) => Datum::Null,
+                RelAgg::SumInt(s, _) if *ty == DataType::Int8 => Datum::Int(
+                    i64::try_from(s).map_err(|_| SqlError::new(SqlState::NumericValueOutOfRange, "bigint out of range"))?,
+                ),
+                RelAgg::SumInt(s, _) => Datum::Numeric(Decimal::new(s, 0)),
+                RelAgg::SumNumeric(s, c) if raw.name == "avg" => Datum::Numeric(s.div(&Decimal::from_i64(c as i64))?),
+                RelAgg::SumNumeric(s, _) => Datum::Numeric(s),
+                RelAgg::SumFloat(s, c) if raw.name == "avg" => Datum::Float(s / c as f64),
+                RelAgg::SumFloat(s, _) => Datum::Float(s),
+                RelAgg::Extreme(v) => v.unwrap_or(Datum::Null),
+                RelAgg::Bools(false, false) => Datum::Null,
+                RelAgg::Bools(t, f) => Datum::Bool(if raw.name == "bool_or" { t } else { !f }),
+            });
+        }
+        rows.push(row);
+    }
+    let leaf = Relation { columns, rows };
+    let leaf_quals: Vec<Option<String>> = Vec::new();
+    let gscope = RelGroupScope {
+        inner: RelScope { columns: &leaf.columns, quals: &leaf_quals },
+        input: &scope,
+    };
+    let leaf = match &having {
+        Some(h) => {
+            let b = super::scalar::bind(h, &gscope, &mut ctx.params.borrow_mut())?;
+            super::relation::filter(leaf.clone(), &b, ctx.eval)?
+        }
+        None => leaf.clone(),
+    };
+    let distinct = select.distinct.is_some();
+    finish_select(ctx, &leaf, &gscope, list, distinct, &order, offset, limit)
+}
+
+/// Names over a grouped relation: its `__grp`/`__agg` columns; input columns
+/// that are not grouped are a grouping error.
+struct RelGroupScope<'a> {
+    inner: super::select::RelScope<'a>,
+    input: &'a super::select::RelScope<'a>,
+}
+
+impl super::scalar::Scope for RelGroupScope<'_> {
+    fn resolve(&self, qualifier: Option<&str>, name: &str) -> SqlResult<(usize, DataType)> {
+        if qualifier.is_none()
+            && let Ok(hit) = self.inner.resolve(None, name)
+        {
+            return Ok(hit);
+        }
+        if self.input.resolve(qualifier, name).is_ok() {
+            return Err(SqlError::new(
+                SqlState::GroupingError,
+                format!("column \"{name}\" must appear in the GROUP BY clause or be used in an aggregate function"),
+            ));
+        }
+        Err(SqlError::new(SqlState::UndefinedColumn, format!("column \"{name}\" does not exist")))
+    }
 }
 
 /// Builds the bitmap spec of a raw aggregate over an audience table.

@@ -329,9 +329,10 @@ fn select_rows(
         (0, None, offset, limit)
     };
     let rel = fetch_relation(ctx, table, pred, &fetch, fo, fl)?;
+    let quals = vec![Some(alias.to_owned()); rel.columns.len()];
     let scope = RelScope {
         columns: &rel.columns,
-        alias: Some(alias),
+        quals: &quals,
     };
     finish_select(ctx, &rel, &scope, list, distinct, order, ro, rl)
 }

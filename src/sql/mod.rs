@@ -9,6 +9,7 @@ pub mod decimal;
 pub mod dml;
 pub mod error;
 pub mod explain;
+mod join;
 pub mod predicate;
 pub mod relation;
 pub mod scalar;

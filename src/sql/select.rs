@@ -46,10 +46,12 @@ pub struct QueryCtx<'a> {
     pub depth: usize,
     /// Plan and bind, but write nothing (for describing statements).
     pub dry_run: bool,
+    /// The session user (catalog relations show it).
+    pub user: String,
 }
 
 impl QueryCtx<'_> {
-    fn nested(&self) -> SqlResult<QueryCtx<'_>> {
+    pub(super) fn nested(&self) -> SqlResult<QueryCtx<'_>> {
         if self.depth >= QUERY_DEPTH_MAX {
             return Err(SqlError::new(
                 SqlState::StatementTooComplex,
@@ -63,10 +65,11 @@ impl QueryCtx<'_> {
             cancel: self.cancel,
             depth: self.depth + 1,
             dry_run: self.dry_run,
+            user: self.user.clone(),
         })
     }
 
-    fn bind(&self, e: &Expr, scope: &dyn Scope) -> SqlResult<BoundExpr> {
+    pub(super) fn bind(&self, e: &Expr, scope: &dyn Scope) -> SqlResult<BoundExpr> {
         scalar::bind(e, scope, &mut self.params.borrow_mut())
     }
 
@@ -103,7 +106,7 @@ impl Scope for EmptyScope {
 }
 
 /// Where a query reads from.
-enum Source {
+pub(super) enum Source {
     /// An audience table (possibly through views: their filters are ANDed).
     Audience {
         table: TableSnapshot,
@@ -113,7 +116,7 @@ enum Source {
     /// A small relation (derived table, non-simple view, VALUES, no FROM).
     Rel {
         rel: Relation,
-        alias: Option<String>,
+        quals: Vec<Option<String>>,
     },
 }
 
@@ -251,13 +254,18 @@ fn resolve_source(ctx: &QueryCtx<'_>, select: &Select) -> SqlResult<Source> {
                 columns: Vec::new(),
                 rows: vec![Vec::new()],
             },
-            alias: None,
+            quals: Vec::new(),
         });
     };
     if select.from.len() > 1 || !first.joins.is_empty() {
-        return Err(SqlError::unsupported("joins"));
+        return super::join::join_sources(ctx, &select.from);
     }
-    match &first.relation {
+    factor_source(ctx, &first.relation)
+}
+
+/// The source of one FROM item.
+pub(super) fn factor_source(ctx: &QueryCtx<'_>, factor: &TableFactor) -> SqlResult<Source> {
+    match factor {
         TableFactor::Table {
             name, alias, args, ..
         } => {
@@ -266,15 +274,33 @@ fn resolve_source(ctx: &QueryCtx<'_>, select: &Select) -> SqlResult<Source> {
             }
             let (schema, table) = table_name(name)?;
             let alias_name = alias.as_ref().map(|a| fold_ident(&a.name));
-            if let Some(s) = &schema
-                && s != "public"
-            {
-                return Err(SqlError::new(
+            match schema.as_deref() {
+                None | Some("public") if ctx.snapshot.table(&table).is_some() || Catalog::new(ctx.snapshot).view(&table).is_some() => {
+                    resolve_named(ctx, &table, alias_name)
+                }
+                None | Some("pg_catalog") | Some("information_schema") => {
+                    let sys = catalog::system::SystemContext {
+                        user: ctx.user.clone(),
+                    };
+                    match catalog::system::system_relation(ctx.snapshot, &sys, schema.as_deref(), &table) {
+                        Some(rel) => {
+                            let rel = rel?;
+                            let q = alias_name.unwrap_or(table);
+                            let quals = vec![Some(q); rel.columns.len()];
+                            Ok(Source::Rel { rel, quals })
+                        }
+                        None => Err(SqlError::new(
+                            SqlState::UndefinedTable,
+                            format!("relation \"{}\" does not exist", name),
+                        )),
+                    }
+                }
+                Some("public") => resolve_named(ctx, &table, alias_name),
+                Some(s) => Err(SqlError::new(
                     SqlState::UndefinedTable,
                     format!("relation \"{s}.{table}\" does not exist"),
-                ));
+                )),
             }
-            resolve_named(ctx, &table, alias_name)
         }
         TableFactor::Derived {
             subquery,
@@ -296,10 +322,9 @@ fn resolve_source(ctx: &QueryCtx<'_>, select: &Select) -> SqlResult<Source> {
                 )?,
                 _ => rel,
             };
-            Ok(Source::Rel {
-                rel,
-                alias: alias.as_ref().map(|a| fold_ident(&a.name)),
-            })
+            let q = alias.as_ref().map(|a| fold_ident(&a.name));
+            let quals = vec![q; rel.columns.len()];
+            Ok(Source::Rel { rel, quals })
         }
         other => Err(SqlError::unsupported(format!("FROM {other}"))),
     }
@@ -382,10 +407,9 @@ fn resolve_named(ctx: &QueryCtx<'_>, name: &str, alias: Option<String>) -> SqlRe
             filter: Pred::And(vec![filter, view_filter]),
         });
     }
-    Ok(Source::Rel {
-        rel: run_query(&nested, q)?,
-        alias: Some(alias),
-    })
+    let rel = run_query(&nested, q)?;
+    let quals = vec![Some(alias); rel.columns.len()];
+    Ok(Source::Rel { rel, quals })
 }
 
 /// `SELECT * | cols FROM t [WHERE …]` with nothing else.
@@ -588,24 +612,25 @@ fn run_select(
         } => super::audience::select_audience(
             ctx, &table, &alias, filter, select, order_by, offset, limit,
         ),
-        Source::Rel { rel, alias } => {
-            select_relation(ctx, rel, alias.as_deref(), select, order_by, offset, limit)
+        Source::Rel { rel, quals } => {
+            select_relation(ctx, rel, quals, select, order_by, offset, limit)
         }
     }
 }
 
-/// Column references of a relation, optionally qualified by its alias.
+/// Column references of a relation; each column may carry a qualifier
+/// (its table name or alias).
 pub struct RelScope<'a> {
     /// The relation's columns.
     pub columns: &'a [Column],
-    /// The alias the columns may be qualified with.
-    pub alias: Option<&'a str>,
+    /// The qualifier of each column (parallel to `columns`; missing = none).
+    pub quals: &'a [Option<String>],
 }
 
 impl Scope for RelScope<'_> {
     fn resolve(&self, qualifier: Option<&str>, name: &str) -> SqlResult<(usize, DataType)> {
         if let Some(q) = qualifier
-            && Some(q) != self.alias
+            && !self.quals.iter().any(|x| x.as_deref() == Some(q))
         {
             return Err(SqlError::new(
                 SqlState::UndefinedTable,
@@ -614,7 +639,8 @@ impl Scope for RelScope<'_> {
         }
         let mut found = None;
         for (i, c) in self.columns.iter().enumerate() {
-            if c.name == name {
+            let qual = self.quals.get(i).and_then(|q| q.as_deref());
+            if c.name == name && (qualifier.is_none() || qualifier == qual) {
                 if found.is_some() {
                     return Err(SqlError::new(
                         SqlState::AmbiguousColumn,
@@ -624,11 +650,9 @@ impl Scope for RelScope<'_> {
                 found = Some((i, c.ty));
             }
         }
-        found.ok_or_else(|| {
-            SqlError::new(
-                SqlState::UndefinedColumn,
-                format!("column \"{name}\" does not exist"),
-            )
+        found.ok_or_else(|| match qualifier {
+            Some(q) => SqlError::new(SqlState::UndefinedColumn, format!("column {q}.{name} does not exist")),
+            None => SqlError::new(SqlState::UndefinedColumn, format!("column \"{name}\" does not exist")),
         })
     }
 }
@@ -750,71 +774,71 @@ fn order_relation(
         .collect();
     let scope = RelScope {
         columns: &rel.columns,
-        alias: None,
+        quals: &[],
     };
     finish_select(ctx, &rel, &scope, items, false, &keys, 0, None)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn select_relation(
     ctx: &QueryCtx<'_>,
     rel: Relation,
-    alias: Option<&str>,
+    quals: Vec<Option<String>>,
     select: &Select,
     order_by: Option<&OrderBy>,
     offset: u64,
     limit: Option<u64>,
 ) -> SqlResult<Relation> {
-    let scope = RelScope {
-        columns: &rel.columns,
-        alias,
-    };
     let rel = match &select.selection {
         Some(w) => {
+            let scope = RelScope {
+                columns: &rel.columns,
+                quals: &quals,
+            };
             let pred = ctx.bind(w, &scope)?;
-            relation::filter(rel.clone(), &pred, ctx.eval)?
+            relation::filter(rel, &pred, ctx.eval)?
         }
-        None => rel.clone(),
+        None => rel,
     };
+    ctx.cancel.check()?;
     let grouped = !matches!(&select.group_by, GroupByExpr::Expressions(g, _) if g.is_empty());
     let mut list = Vec::new();
-    for item in items(select)? {
+    for (item, p) in items(select)?.into_iter().zip(&select.projection) {
         match item {
             Some(Item { name, expr }) => list.push((name, expr)),
             None => {
-                for c in &rel.columns {
-                    list.push((
-                        c.name.clone(),
-                        Expr::Identifier(sqlparser::ast::Ident::with_quote('"', c.name.clone())),
-                    ));
+                let only = match p {
+                    SelectItem::QualifiedWildcard(sqlparser::ast::SelectItemQualifiedWildcardKind::ObjectName(n), _) => {
+                        Some(table_name(n)?.1)
+                    }
+                    _ => None,
+                };
+                for (i, c) in rel.columns.iter().enumerate() {
+                    let q = quals.get(i).cloned().flatten();
+                    if only.is_some() && only != q {
+                        continue;
+                    }
+                    let e = match &q {
+                        Some(q) => Expr::CompoundIdentifier(vec![
+                            sqlparser::ast::Ident::with_quote('"', q.clone()),
+                            sqlparser::ast::Ident::with_quote('"', c.name.clone()),
+                        ]),
+                        None => Expr::Identifier(sqlparser::ast::Ident::with_quote('"', c.name.clone())),
+                    };
+                    list.push((c.name.clone(), e));
                 }
             }
         }
     }
-    if grouped
-        || select.having.is_some()
-        || list
-            .iter()
-            .any(|(_, e)| super::aggregates::has_aggregate(e))
-    {
-        return super::aggregates::aggregate_relation(
-            ctx, &rel, alias, select, list, order_by, offset, limit,
-        );
+    let distinct = select.distinct.is_some();
+    if grouped || select.having.is_some() || list.iter().any(|(_, e)| super::aggregates::has_aggregate(e)) {
+        return super::aggregates::aggregate_relation(ctx, &rel, &quals, select, list, order_by, offset, limit);
     }
     let scope = RelScope {
         columns: &rel.columns,
-        alias,
+        quals: &quals,
     };
-    let distinct = select.distinct.is_some();
-    finish_select(
-        ctx,
-        &rel,
-        &scope,
-        list,
-        distinct,
-        &order_keys(order_by)?,
-        offset,
-        limit,
-    )
+    finish_select(ctx, &rel, &scope, list, distinct, &order_keys(order_by)?, offset, limit)
 }
 
 /// Converts the groups of an aggregate leaf to a relation: the group key
