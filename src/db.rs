@@ -310,6 +310,9 @@ impl Db {
         stmt: &Statement,
         param_types: &[DataType],
     ) -> SqlResult<(Vec<DataType>, Option<Vec<Column>>)> {
+        session
+            .cancel
+            .store(false, std::sync::atomic::Ordering::Relaxed);
         let n = param_types.len().max(max_placeholder(stmt));
         let mut types = param_types.to_vec();
         types.resize(n, DataType::Unknown);

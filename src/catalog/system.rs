@@ -20,6 +20,8 @@ mod info_schema;
 pub mod oids;
 mod pg;
 
+pub use pg::default_setting;
+
 use crate::catalog::{Catalog, is_hidden};
 use crate::index::KeyType;
 use crate::sql::error::SqlResult;
@@ -57,8 +59,7 @@ pub fn system_relation(
     }
 }
 
-/// Names of every virtual relation, as `(schema, name)` (for tab completion
-/// and for `pg_class`'s own rows of the system catalogs).
+/// Names of every virtual relation, as `(schema, name)`.
 pub fn relation_names() -> Vec<(&'static str, &'static str)> {
     let mut out: Vec<(&str, &str)> = pg::NAMES.iter().map(|n| ("pg_catalog", *n)).collect();
     out.extend(
@@ -204,16 +205,6 @@ impl Model {
             rels,
             user: ctx.user.clone(),
         }
-    }
-
-    /// The relation with this oid.
-    pub fn by_oid(&self, oid: i64) -> Option<&Rel> {
-        self.rels.iter().find(|r| r.oid == oid)
-    }
-
-    /// The relation with this name.
-    pub fn by_name(&self, name: &str) -> Option<&Rel> {
-        self.rels.iter().find(|r| r.name == name)
     }
 }
 

@@ -7,8 +7,8 @@ use super::decimal::Decimal;
 use super::error::{SqlError, SqlResult, SqlState};
 use super::predicate::fold_ident;
 use super::relation::Relation;
-use super::select::QueryCtx;
 use super::scalar::Scope as _;
+use super::select::QueryCtx;
 use super::types::{DataType, Datum};
 use crate::exec::aggregate::{AggKind, AggSpec, AggState};
 use crate::exec::filter::Pred;
@@ -259,6 +259,29 @@ pub fn replace_group_refs(e: &mut Expr, groups: &[(Option<String>, Expr)]) {
     let _ = e.visit(&mut Swap { groups });
 }
 
+/// Cuts the aggregate calls out of the select list, HAVING and ORDER BY
+/// (see [`extract_aggregates`]), then points group-key references at the
+/// grouped relation (see [`replace_group_refs`]). Returns the calls.
+pub fn cut_aggregates_and_groups(
+    list: &mut [(String, Expr)],
+    having: &mut Option<Expr>,
+    order: &mut [(Expr, bool, Option<bool>)],
+    groups: &[(Option<String>, Expr)],
+) -> SqlResult<Vec<RawAgg>> {
+    let mut raws = Vec::new();
+    let exprs = list
+        .iter_mut()
+        .map(|(_, e)| e)
+        .chain(having.iter_mut())
+        .chain(order.iter_mut().map(|(e, _, _)| e));
+    let exprs: Vec<&mut Expr> = exprs.collect();
+    for e in exprs {
+        extract_aggregates(e, &mut raws)?;
+        replace_group_refs(e, groups);
+    }
+    Ok(raws)
+}
+
 /// Recognizes `SUM(CASE WHEN p THEN 1 ELSE 0 END)` and
 /// `COUNT(CASE WHEN p THEN 1 END)` as filtered row counts: returns `p`.
 pub fn counted_condition(raw: &RawAgg) -> Option<Expr> {
@@ -322,10 +345,17 @@ pub fn aggregate_relation(
     use super::relation::Column;
     use super::scalar::compare_datums;
     use super::select::{RelScope, finish_select, order_keys};
-    let scope = RelScope { columns: &rel.columns, quals };
+    let scope = RelScope {
+        columns: &rel.columns,
+        quals,
+    };
     let group_exprs = match &select.group_by {
         sqlparser::ast::GroupByExpr::Expressions(g, m) if m.is_empty() => g.clone(),
-        _ => return Err(SqlError::unsupported("GROUP BY ALL, ROLLUP, CUBE and GROUPING SETS")),
+        _ => {
+            return Err(SqlError::unsupported(
+                "GROUP BY ALL, ROLLUP, CUBE and GROUPING SETS",
+            ));
+        }
     };
     // Resolve ordinals and output aliases.
     let mut groups: Vec<(Option<String>, Expr)> = Vec::new();
@@ -334,15 +364,23 @@ pub fn aggregate_relation(
             Expr::Value(v) => match &v.value {
                 sqlparser::ast::Value::Number(n, _) => {
                     let k: usize = n.parse().unwrap_or(0);
-                    list.get(k.wrapping_sub(1)).map(|(_, e)| e.clone()).ok_or_else(|| {
-                        SqlError::new(SqlState::InvalidColumnReference, format!("GROUP BY position {n} is not in select list"))
-                    })?
+                    list.get(k.wrapping_sub(1))
+                        .map(|(_, e)| e.clone())
+                        .ok_or_else(|| {
+                            SqlError::new(
+                                SqlState::InvalidColumnReference,
+                                format!("GROUP BY position {n} is not in select list"),
+                            )
+                        })?
                 }
                 _ => g.clone(),
             },
             Expr::Identifier(id) if scope.resolve(None, &fold_ident(id)).is_err() => {
                 let n = fold_ident(id);
-                list.iter().find(|(name, _)| *name == n).map(|(_, e)| e.clone()).unwrap_or_else(|| g.clone())
+                list.iter()
+                    .find(|(name, _)| *name == n)
+                    .map(|(_, e)| e.clone())
+                    .unwrap_or_else(|| g.clone())
             }
             other => other.clone(),
         };
@@ -353,28 +391,13 @@ pub fn aggregate_relation(
         };
         groups.push((name, e));
     }
-    let bound_groups = groups.iter().map(|(_, e)| ctx.bind(e, &scope)).collect::<SqlResult<Vec<_>>>()?;
-    let mut raws: Vec<RawAgg> = Vec::new();
-    for (_, e) in &mut list {
-        extract_aggregates(e, &mut raws)?;
-    }
+    let bound_groups = groups
+        .iter()
+        .map(|(_, e)| ctx.bind(e, &scope))
+        .collect::<SqlResult<Vec<_>>>()?;
     let mut having = select.having.clone();
-    if let Some(h) = &mut having {
-        extract_aggregates(h, &mut raws)?;
-    }
     let mut order = order_keys(order_by)?;
-    for (e, _, _) in &mut order {
-        extract_aggregates(e, &mut raws)?;
-    }
-    for (_, e) in &mut list {
-        replace_group_refs(e, &groups);
-    }
-    if let Some(h) = &mut having {
-        replace_group_refs(h, &groups);
-    }
-    for (e, _, _) in &mut order {
-        replace_group_refs(e, &groups);
-    }
+    let raws = cut_aggregates_and_groups(&mut list, &mut having, &mut order, &groups)?;
     // Bind aggregate arguments and filters; decide result types.
     let mut args = Vec::with_capacity(raws.len());
     let mut types = Vec::with_capacity(raws.len());
@@ -385,7 +408,8 @@ pub fn aggregate_relation(
         let ty = match (r.name.as_str(), at) {
             ("count", _) => DataType::Int8,
             ("sum", Some(DataType::Int2 | DataType::Int4)) => DataType::Int8,
-            ("sum" | "avg", Some(DataType::Int8 | DataType::Numeric(_))) | ("avg", Some(DataType::Int2 | DataType::Int4)) => DataType::Numeric(None),
+            ("sum" | "avg", Some(DataType::Int8 | DataType::Numeric(_)))
+            | ("avg", Some(DataType::Int2 | DataType::Int4)) => DataType::Numeric(None),
             ("sum", Some(DataType::Float4)) => DataType::Float4,
             ("sum" | "avg", Some(DataType::Float8 | DataType::Float4)) => DataType::Float8,
             ("min" | "max", Some(t)) if t != DataType::TextArray => t,
@@ -393,7 +417,10 @@ pub fn aggregate_relation(
             (name, t) => {
                 return Err(SqlError::new(
                     SqlState::UndefinedFunction,
-                    format!("function {name}({}) does not exist", t.map(|t| t.name()).unwrap_or_else(|| "*".into())),
+                    format!(
+                        "function {name}({}) does not exist",
+                        t.map(|t| t.name()).unwrap_or_else(|| "*".into())
+                    ),
                 ));
             }
         };
@@ -419,7 +446,10 @@ pub fn aggregate_relation(
         if n % 4096 == 0 {
             ctx.cancel.check()?;
         }
-        let key = bound_groups.iter().map(|g| super::scalar::eval(g, row, ctx.eval)).collect::<SqlResult<Vec<_>>>()?;
+        let key = bound_groups
+            .iter()
+            .map(|g| super::scalar::eval(g, row, ctx.eval))
+            .collect::<SqlResult<Vec<_>>>()?;
         let k = format!("{key:?}");
         let gi = match index.get(&k) {
             Some(i) => *i,
@@ -474,7 +504,11 @@ pub fn aggregate_relation(
                         None => true,
                         Some(c) => {
                             let ord = compare_datums(&v, c);
-                            if raw.name == "min" { ord.is_lt() } else { ord.is_gt() }
+                            if raw.name == "min" {
+                                ord.is_lt()
+                            } else {
+                                ord.is_gt()
+                            }
                         }
                     };
                     if replace {
@@ -499,9 +533,15 @@ pub fn aggregate_relation(
     let mut columns: Vec<Column> = bound_groups
         .iter()
         .enumerate()
-        .map(|(i, g)| Column { name: format!("__grp{i}"), ty: g.ty })
+        .map(|(i, g)| Column {
+            name: format!("__grp{i}"),
+            ty: g.ty,
+        })
         .collect();
-    columns.extend(types.iter().enumerate().map(|(i, t)| Column { name: format!("__agg{i}"), ty: *t }));
+    columns.extend(types.iter().enumerate().map(|(i, t)| Column {
+        name: format!("__agg{i}"),
+        ty: *t,
+    }));
     let mut rows = Vec::with_capacity(keys.len());
     for (key, st) in keys.into_iter().zip(states) {
         let mut row = key;
@@ -509,12 +549,18 @@ pub fn aggregate_relation(
             row.push(match state {
                 RelAgg::Count(c) => Datum::Int(c as i64),
                 RelAgg::CountDistinct(set) => Datum::Int(set.len() as i64),
-                RelAgg::SumInt(_, 0) | RelAgg::SumNumeric(_, 0) | RelAgg::SumFloat(_, 0) => Datum::Null,
-                RelAgg::SumInt(s, _) if *ty == DataType::Int8 => Datum::Int(
-                    i64::try_from(s).map_err(|_| SqlError::new(SqlState::NumericValueOutOfRange, "bigint out of range"))?,
-                ),
+                RelAgg::SumInt(_, 0) | RelAgg::SumNumeric(_, 0) | RelAgg::SumFloat(_, 0) => {
+                    Datum::Null
+                }
+                RelAgg::SumInt(s, _) if *ty == DataType::Int8 => {
+                    Datum::Int(i64::try_from(s).map_err(|_| {
+                        SqlError::new(SqlState::NumericValueOutOfRange, "bigint out of range")
+                    })?)
+                }
                 RelAgg::SumInt(s, _) => Datum::Numeric(Decimal::new(s, 0)),
-                RelAgg::SumNumeric(s, c) if raw.name == "avg" => Datum::Numeric(s.div(&Decimal::from_i64(c as i64))?),
+                RelAgg::SumNumeric(s, c) if raw.name == "avg" => {
+                    Datum::Numeric(s.div(&Decimal::from_i64(c as i64))?)
+                }
                 RelAgg::SumNumeric(s, _) => Datum::Numeric(s),
                 RelAgg::SumFloat(s, c) if raw.name == "avg" => Datum::Float(s / c as f64),
                 RelAgg::SumFloat(s, _) => Datum::Float(s),
@@ -528,7 +574,10 @@ pub fn aggregate_relation(
     let leaf = Relation { columns, rows };
     let leaf_quals: Vec<Option<String>> = Vec::new();
     let gscope = RelGroupScope {
-        inner: RelScope { columns: &leaf.columns, quals: &leaf_quals },
+        inner: RelScope {
+            columns: &leaf.columns,
+            quals: &leaf_quals,
+        },
         input: &scope,
     };
     let leaf = match &having {
@@ -559,10 +608,15 @@ impl super::scalar::Scope for RelGroupScope<'_> {
         if self.input.resolve(qualifier, name).is_ok() {
             return Err(SqlError::new(
                 SqlState::GroupingError,
-                format!("column \"{name}\" must appear in the GROUP BY clause or be used in an aggregate function"),
+                format!(
+                    "column \"{name}\" must appear in the GROUP BY clause or be used in an aggregate function"
+                ),
             ));
         }
-        Err(SqlError::new(SqlState::UndefinedColumn, format!("column \"{name}\" does not exist")))
+        Err(SqlError::new(
+            SqlState::UndefinedColumn,
+            format!("column \"{name}\" does not exist"),
+        ))
     }
 }
 

@@ -1,8 +1,6 @@
 //! `SELECT` on an audience table: the bitmap leaf plus the relational rest.
 
-use super::aggregates::{
-    ArgRef, RawAgg, agg_spec, extract_aggregates, has_aggregate, replace_group_refs,
-};
+use super::aggregates::{ArgRef, agg_spec, cut_aggregates_and_groups, has_aggregate};
 use super::error::{SqlError, SqlResult, SqlState};
 use super::predicate::{ColRef, fold_ident};
 use super::relation::{Column, Relation};
@@ -158,26 +156,8 @@ pub fn select_audience(
     }
 
     // Cut aggregates out, then point group references at the leaf columns.
-    let mut raws: Vec<RawAgg> = Vec::new();
-    for (_, e) in &mut list {
-        extract_aggregates(e, &mut raws)?;
-    }
     let mut having = select.having.clone();
-    if let Some(h) = &mut having {
-        extract_aggregates(h, &mut raws)?;
-    }
-    for (e, _, _) in &mut order {
-        extract_aggregates(e, &mut raws)?;
-    }
-    for (_, e) in &mut list {
-        replace_group_refs(e, &groups);
-    }
-    if let Some(h) = &mut having {
-        replace_group_refs(h, &groups);
-    }
-    for (e, _, _) in &mut order {
-        replace_group_refs(e, &groups);
-    }
+    let raws = cut_aggregates_and_groups(&mut list, &mut having, &mut order, &groups)?;
     let resolve = |e: &Expr| -> SqlResult<Option<ArgRef>> {
         Ok(match col_ref_of(ctx, table, alias, e)? {
             Some(ColRef::Key) => Some(ArgRef::Key),

@@ -21,10 +21,16 @@ struct Qualified {
 fn to_qualified(ctx: &QueryCtx<'_>, source: Source) -> SqlResult<Qualified> {
     match source {
         Source::Rel { rel, quals } => Ok(Qualified { rel, quals }),
-        Source::Audience { table, alias, filter } => {
+        Source::Audience {
+            table,
+            alias,
+            filter,
+        } => {
             let schema = table.schema();
             let mut cols: Vec<(String, Fetch)> = Vec::new();
-            for name in std::iter::once(&schema.key_name).chain(schema.columns.iter().map(|c| &c.name)) {
+            for name in
+                std::iter::once(&schema.key_name).chain(schema.columns.iter().map(|c| &c.name))
+            {
                 if let Some(f) = audience_column(&table, name) {
                     cols.push((name.clone(), f));
                 }
@@ -44,8 +50,20 @@ enum Kind {
     Full,
 }
 
-fn join_two(ctx: &QueryCtx<'_>, left: Qualified, right: Qualified, kind: Kind, on: Option<&sqlparser::ast::Expr>) -> SqlResult<Qualified> {
-    let columns: Vec<Column> = left.rel.columns.iter().chain(&right.rel.columns).cloned().collect();
+fn join_two(
+    ctx: &QueryCtx<'_>,
+    left: Qualified,
+    right: Qualified,
+    kind: Kind,
+    on: Option<&sqlparser::ast::Expr>,
+) -> SqlResult<Qualified> {
+    let columns: Vec<Column> = left
+        .rel
+        .columns
+        .iter()
+        .chain(&right.rel.columns)
+        .cloned()
+        .collect();
     let quals: Vec<Option<String>> = left.quals.iter().chain(&right.quals).cloned().collect();
     let pairs = left.rel.rows.len() as u64 * right.rel.rows.len() as u64;
     if pairs > JOIN_PAIRS_MAX {

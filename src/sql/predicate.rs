@@ -210,18 +210,16 @@ pub fn compile(ctx: &dyn PredContext, e: &Expr) -> SqlResult<Pred> {
             expr,
             pattern,
             escape_char,
-        } => {
-            let p = like(ctx, e, expr, pattern, escape_char.as_deref(), false)?;
-            Ok(if *negated { Pred::Not(Box::new(p)) } else { p })
         }
-        Expr::ILike {
+        | Expr::ILike {
             negated,
             any: false,
             expr,
             pattern,
             escape_char,
         } => {
-            let p = like(ctx, e, expr, pattern, escape_char.as_deref(), true)?;
+            let fold_case = matches!(e, Expr::ILike { .. });
+            let p = like(ctx, e, expr, pattern, escape_char.as_deref(), fold_case)?;
             Ok(if *negated { Pred::Not(Box::new(p)) } else { p })
         }
         Expr::AnyOp {

@@ -275,14 +275,22 @@ pub(super) fn factor_source(ctx: &QueryCtx<'_>, factor: &TableFactor) -> SqlResu
             let (schema, table) = table_name(name)?;
             let alias_name = alias.as_ref().map(|a| fold_ident(&a.name));
             match schema.as_deref() {
-                None | Some("public") if ctx.snapshot.table(&table).is_some() || Catalog::new(ctx.snapshot).view(&table).is_some() => {
+                None | Some("public")
+                    if ctx.snapshot.table(&table).is_some()
+                        || Catalog::new(ctx.snapshot).view(&table).is_some() =>
+                {
                     resolve_named(ctx, &table, alias_name)
                 }
                 None | Some("pg_catalog") | Some("information_schema") => {
                     let sys = catalog::system::SystemContext {
                         user: ctx.user.clone(),
                     };
-                    match catalog::system::system_relation(ctx.snapshot, &sys, schema.as_deref(), &table) {
+                    match catalog::system::system_relation(
+                        ctx.snapshot,
+                        &sys,
+                        schema.as_deref(),
+                        &table,
+                    ) {
                         Some(rel) => {
                             let rel = rel?;
                             let q = alias_name.unwrap_or(table);
@@ -651,8 +659,14 @@ impl Scope for RelScope<'_> {
             }
         }
         found.ok_or_else(|| match qualifier {
-            Some(q) => SqlError::new(SqlState::UndefinedColumn, format!("column {q}.{name} does not exist")),
-            None => SqlError::new(SqlState::UndefinedColumn, format!("column \"{name}\" does not exist")),
+            Some(q) => SqlError::new(
+                SqlState::UndefinedColumn,
+                format!("column {q}.{name} does not exist"),
+            ),
+            None => SqlError::new(
+                SqlState::UndefinedColumn,
+                format!("column \"{name}\" does not exist"),
+            ),
         })
     }
 }
@@ -808,9 +822,10 @@ fn select_relation(
             Some(Item { name, expr }) => list.push((name, expr)),
             None => {
                 let only = match p {
-                    SelectItem::QualifiedWildcard(sqlparser::ast::SelectItemQualifiedWildcardKind::ObjectName(n), _) => {
-                        Some(table_name(n)?.1)
-                    }
+                    SelectItem::QualifiedWildcard(
+                        sqlparser::ast::SelectItemQualifiedWildcardKind::ObjectName(n),
+                        _,
+                    ) => Some(table_name(n)?.1),
                     _ => None,
                 };
                 for (i, c) in rel.columns.iter().enumerate() {
@@ -823,7 +838,9 @@ fn select_relation(
                             sqlparser::ast::Ident::with_quote('"', q.clone()),
                             sqlparser::ast::Ident::with_quote('"', c.name.clone()),
                         ]),
-                        None => Expr::Identifier(sqlparser::ast::Ident::with_quote('"', c.name.clone())),
+                        None => {
+                            Expr::Identifier(sqlparser::ast::Ident::with_quote('"', c.name.clone()))
+                        }
                     };
                     list.push((c.name.clone(), e));
                 }
@@ -831,14 +848,30 @@ fn select_relation(
         }
     }
     let distinct = select.distinct.is_some();
-    if grouped || select.having.is_some() || list.iter().any(|(_, e)| super::aggregates::has_aggregate(e)) {
-        return super::aggregates::aggregate_relation(ctx, &rel, &quals, select, list, order_by, offset, limit);
+    if grouped
+        || select.having.is_some()
+        || list
+            .iter()
+            .any(|(_, e)| super::aggregates::has_aggregate(e))
+    {
+        return super::aggregates::aggregate_relation(
+            ctx, &rel, &quals, select, list, order_by, offset, limit,
+        );
     }
     let scope = RelScope {
         columns: &rel.columns,
         quals: &quals,
     };
-    finish_select(ctx, &rel, &scope, list, distinct, &order_keys(order_by)?, offset, limit)
+    finish_select(
+        ctx,
+        &rel,
+        &scope,
+        list,
+        distinct,
+        &order_keys(order_by)?,
+        offset,
+        limit,
+    )
 }
 
 /// Converts the groups of an aggregate leaf to a relation: the group key

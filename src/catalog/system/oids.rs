@@ -32,9 +32,6 @@ pub const DATABASE_OID: i64 = 16_383;
 pub const BTREE_AM_OID: i64 = 403;
 /// The `heap` access method.
 pub const HEAP_AM_OID: i64 = 2;
-/// Oid of the first virtual catalog relation in `pg_class` (system relations
-/// are numbered from here in [`super::relation_names`] order).
-pub const SYSTEM_REL_OID_BASE: i64 = 12_000;
 
 /// The oid of table `id`.
 pub fn table_oid(id: TableId) -> i64 {
@@ -150,8 +147,22 @@ pub const BUILTIN_TYPES: &[BuiltinType] = &[
     ty(1042, "bpchar", "character", -1, "S", 1014),
     ty(1043, "varchar", "character varying", -1, "S", 1015),
     ty(1082, "date", "date", 4, "D", 1182),
-    ty(1114, "timestamp", "timestamp without time zone", 8, "D", 1115),
-    ty(1184, "timestamptz", "timestamp with time zone", 8, "D", 1185),
+    ty(
+        1114,
+        "timestamp",
+        "timestamp without time zone",
+        8,
+        "D",
+        1115,
+    ),
+    ty(
+        1184,
+        "timestamptz",
+        "timestamp with time zone",
+        8,
+        "D",
+        1185,
+    ),
     ty(1186, "interval", "interval", 16, "T", 1187),
     ty(1700, "numeric", "numeric", -1, "N", 1231),
     ty(2205, "regclass", "regclass", 4, "N", 2210),

@@ -311,7 +311,10 @@ impl Binder<'_> {
             }
             Expr::Collate { expr, collation } => {
                 let c = collation.to_string().to_lowercase();
-                if matches!(c.trim_matches('"'), "c" | "posix" | "default" | "ucs_basic") {
+                if matches!(
+                    c.trim_start_matches("pg_catalog.").trim_matches('"'),
+                    "c" | "posix" | "default" | "ucs_basic"
+                ) {
                     self.expr(expr)
                 } else {
                     Err(SqlError::unsupported(format!("collation {collation}")))
@@ -488,6 +491,23 @@ impl Binder<'_> {
                 let neg = matches!(op, B::PGNotLikeMatch | B::PGNotILikeMatch);
                 let (a, b) = (self.expr(l)?, self.expr(r)?);
                 return self.like(a, b, None, ci, neg);
+            }
+            B::PGRegexMatch | B::PGRegexIMatch | B::PGRegexNotMatch | B::PGRegexNotIMatch => {
+                let ci = matches!(op, B::PGRegexIMatch | B::PGRegexNotIMatch);
+                let neg = matches!(op, B::PGRegexNotMatch | B::PGRegexNotIMatch);
+                let (a, b) = (self.expr(l)?, self.expr(r)?);
+                let name = super::catalog_func::regex_function_name(ci, neg);
+                return bind_func::call(self, name, vec![a, b]);
+            }
+            // `OPERATOR(pg_catalog.~)`: the operator named by its last part.
+            B::PGCustomBinaryOperator(parts)
+                if parts.len() == 1 || (parts.len() == 2 && parts[0] == "pg_catalog") =>
+            {
+                let symbol = parts.last().map(String::as_str).unwrap_or("");
+                let Some(inner) = custom_operator(symbol) else {
+                    return Err(SqlError::unsupported(format!("operator {op}")));
+                };
+                return self.binary_ast(l, &inner, r);
             }
             other => return Err(SqlError::unsupported(format!("operator {other}"))),
         };
@@ -790,4 +810,29 @@ impl Binder<'_> {
         }
         Ok(ScalarExpr::ArrayLiteral { elems })
     }
+}
+
+/// The built-in operator spelled `symbol` inside `OPERATOR(pg_catalog.…)`.
+fn custom_operator(symbol: &str) -> Option<ast::BinaryOperator> {
+    use ast::BinaryOperator as B;
+    Some(match symbol {
+        "~" => B::PGRegexMatch,
+        "~*" => B::PGRegexIMatch,
+        "!~" => B::PGRegexNotMatch,
+        "!~*" => B::PGRegexNotIMatch,
+        "~~" => B::PGLikeMatch,
+        "~~*" => B::PGILikeMatch,
+        "!~~" => B::PGNotLikeMatch,
+        "!~~*" => B::PGNotILikeMatch,
+        "=" => B::Eq,
+        "<>" => B::NotEq,
+        "<" => B::Lt,
+        "<=" => B::LtEq,
+        ">" => B::Gt,
+        ">=" => B::GtEq,
+        "||" => B::StringConcat,
+        "+" => B::Plus,
+        "-" => B::Minus,
+        _ => return None,
+    })
 }

@@ -266,7 +266,10 @@ fn signatures(name: &str) -> Option<(Func, &'static [Sig])> {
         "array_append" => (F::ArrayAppend, &[(&[TA, T], TA)]),
         "array_cat" => (F::ArrayCat, &[(&[TA, TA], TA)]),
         "array_position" => (F::ArrayPosition, &[(&[TA, T], I4)]),
-        _ => return None,
+        _ => {
+            let (c, sigs) = super::catalog_func::signatures(name)?;
+            (F::Catalog(c), sigs)
+        }
     })
 }
 

@@ -107,6 +107,7 @@ pub(crate) fn call(
             return Ok(Datum::Date(local.div_euclid(DAY_MICROS)));
         }
         F::LocalTimestamp => return Ok(Datum::Timestamp(utc_to_local(ctx.now_micros, ctx)?)),
+        F::Catalog(c) => return super::catalog_func::call(c, args, ctx),
         _ => {}
     }
     if args.iter().any(Datum::is_null) {
@@ -367,7 +368,8 @@ pub(crate) fn call(
         | F::NullIf
         | F::Now
         | F::CurrentDate
-        | F::LocalTimestamp => return Err(SqlError::internal("unreachable")),
+        | F::LocalTimestamp
+        | F::Catalog(_) => return Err(SqlError::internal("unreachable")),
     })
 }
 

@@ -16,6 +16,7 @@
 mod bind;
 mod bind_func;
 mod cast;
+mod catalog_func;
 mod coerce;
 mod datetime;
 mod eval;
@@ -176,6 +177,9 @@ pub enum Func {
     ArrayAppend,
     ArrayCat,
     ArrayPosition,
+    /// A catalog or session function (`format_type`, `current_schema`, …)
+    /// or a regular-expression match.
+    Catalog(catalog_func::CatalogFunc),
 }
 
 /// A window function.

@@ -46,6 +46,7 @@ pub(crate) fn sql_type(t: &ast::DataType) -> SqlResult<(DataType, Option<CharLen
         A::Char(l) | A::Character(l) => {
             (DataType::Text, Some(CharLength::Char(len(l).unwrap_or(1))))
         }
+        A::Regclass => (DataType::Int8, None),
         A::Date => (DataType::Date, None),
         A::Timestamp(_, tz) => match tz {
             ast::TimezoneInfo::Tz | ast::TimezoneInfo::WithTimeZone => {
@@ -71,13 +72,19 @@ pub(crate) fn sql_type(t: &ast::DataType) -> SqlResult<(DataType, Option<CharLen
             let n = name.to_string().to_lowercase();
             match n.trim_start_matches("pg_catalog.") {
                 "timestamptz" => (DataType::TimestampTz, None),
-                "name" | "bpchar" | "citext" => (DataType::Text, None),
+                "name" | "bpchar" | "citext" | "text" | "varchar" | "char" => {
+                    (DataType::Text, None)
+                }
                 "int2" => (DataType::Int2, None),
                 "int4" => (DataType::Int4, None),
                 "int8" => (DataType::Int8, None),
                 "float4" => (DataType::Float4, None),
                 "float8" => (DataType::Float8, None),
                 "bool" => (DataType::Bool, None),
+                // Object identifiers are bigint until `DataType` has `oid`
+                // (see `catalog::system::OID`).
+                "oid" | "regclass" | "regtype" | "regnamespace" | "regproc" | "regprocedure"
+                | "regrole" | "xid" => (DataType::Int8, None),
                 _ => {
                     return Err(SqlError::new(
                         SqlState::UndefinedObject,
