@@ -59,6 +59,7 @@ impl Session {
             ("transaction_read_only", "off"),
             ("is_superuser", "on"),
             ("max_identifier_length", "63"),
+            ("log_min_duration_statement", "1000"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -285,7 +286,9 @@ impl Db {
             dry_run: false,
             user: session.user.clone(),
         };
+        let started = Instant::now();
         let result = self.dispatch(session, &ctx, stmt)?;
+        self.log_if_slow(session, &ctx, stmt, started.elapsed());
         if let (Some(key), StatementResult::Rows(rel)) = (cache_key, &result) {
             let mut cache = self.cache.lock();
             if cache.version != snapshot.version() {
@@ -298,6 +301,32 @@ impl Db {
             cache.entries.insert(key, rel.clone());
         }
         Ok(result)
+    }
+
+    /// The slow-statement log: statements that ran at least
+    /// `log_min_duration_statement` milliseconds (PostgreSQL's setting; -1
+    /// disables it, 0 logs everything) are logged with their bitmap plan.
+    fn log_if_slow(&self, session: &Session, ctx: &QueryCtx<'_>, stmt: &Statement, took: Duration) {
+        let threshold: i64 = session
+            .settings
+            .get("log_min_duration_statement")
+            .and_then(|v| v.trim().trim_end_matches("ms").trim().parse().ok())
+            .unwrap_or(1000);
+        if threshold < 0 || took.as_millis() < threshold as u128 {
+            return;
+        }
+        let plan = match stmt {
+            Statement::Query(q) => crate::sql::explain::explain_query(ctx, q)
+                .unwrap_or_default()
+                .join("\n"),
+            _ => String::new(),
+        };
+        tracing::warn!(
+            duration_ms = took.as_secs_f64() * 1000.0,
+            user = %session.user,
+            statement = %stmt,
+            "slow statement\n{plan}"
+        );
     }
 
     /// Parameter types and result columns of `stmt`, for the extended
@@ -531,5 +560,63 @@ impl Db {
             }],
             rows: lines.into_iter().map(|l| vec![Datum::Text(l)]).collect(),
         })))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<parking_lot::Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn slow_statements_are_logged_with_their_plan() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = Db::open(
+            dir.path(),
+            Options {
+                background: false,
+                ..Options::default()
+            },
+        )
+        .expect("open");
+        let mut s = Session::new("t");
+        db.execute(&mut s, "CREATE TABLE u (k TEXT PRIMARY KEY, vip BOOLEAN)")
+            .expect("create");
+        let out = Captured::default();
+        let writer = out.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            db.execute(&mut s, "SELECT COUNT(*) FROM u WHERE vip")
+                .expect("fast query");
+            s.settings
+                .insert("log_min_duration_statement".into(), "0".into());
+            db.execute(&mut s, "SELECT COUNT(*) FROM u WHERE NOT vip")
+                .expect("logged query");
+        });
+        let log = String::from_utf8_lossy(&out.0.lock()).into_owned();
+        assert!(log.contains("slow statement"), "{log}");
+        assert!(log.contains("NOT vip"), "{log}");
+        assert!(log.contains("Bitmap scan on u"), "{log}");
+        assert_eq!(
+            log.matches("slow statement").count(),
+            1,
+            "the fast query is not logged: {log}"
+        );
     }
 }

@@ -173,7 +173,7 @@ impl Harness {
                         result.expect("write");
                     }
                 }
-                let row = self.model.entry(*k).or_insert_with(Default::default);
+                let row = self.model.entry(*k).or_default();
                 for (c, v) in values {
                     row[*c] = v.clone();
                 }
@@ -273,12 +273,9 @@ impl Harness {
                 .expect("key present");
             for (i, col) in self.cols.iter().enumerate() {
                 let got = snap.row_value(*col, row).expect("row_value");
-                let want = match &r[i] {
-                    // A multi-valued cell holding the empty set has no value bitmaps
-                    // but is not NULL.
-                    Some(v) => Some(v.clone()),
-                    None => None,
-                };
+                // A multi-valued cell holding the empty set has no value
+                // bitmaps but is not NULL.
+                let want = r[i].clone();
                 assert_eq!(got, want, "key {k} column {}", COLUMNS[i].0);
             }
         }

@@ -123,7 +123,7 @@ pub fn run(settings: &Settings, req: &LoadRequest) -> CliResult {
         match result {
             Ok(summary) => {
                 let mut bad = st.bad;
-                bad.extend(skip.into_iter());
+                bad.extend(skip);
                 bad.sort();
                 let skipped = bad.len() as u64;
                 for (line, message) in bad.iter().take(BAD_ROWS_LISTED_MAX) {
