@@ -132,8 +132,23 @@ pub fn aggregate(
     aggs: &[AggSpec],
     cancel: &super::parallel::Cancel,
 ) -> SqlResult<Groups> {
+    // `COUNT(*)` alone: count the last intersection without materializing it.
+    let count_only = groups.is_empty()
+        && !aggs.is_empty()
+        && aggs
+            .iter()
+            .all(|a| a.kind == AggKind::CountRows && a.filter.is_none());
     let per_shard = super::parallel::map_shards(snap.shard_count(), cancel, |shard| {
         let eval = ShardEval::new(snap, shard)?;
+        if count_only {
+            let n = eval.count_true(filter)?;
+            let mut out = Groups::new();
+            out.insert(
+                Vec::new(),
+                aggs.iter().map(|_| AggState::Count(n)).collect(),
+            );
+            return Ok(out);
+        }
         let rows = eval.eval_true(filter)?;
         let mut out = Groups::new();
         split_groups(snap, &eval, shard, groups, Vec::new(), rows, aggs, &mut out)?;

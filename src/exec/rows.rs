@@ -31,11 +31,29 @@ pub fn fetch_rows(
     rows_max: usize,
     cancel: &Cancel,
 ) -> SqlResult<Vec<Vec<Datum>>> {
-    // Select rows per shard in parallel, then cut the window in row order.
-    let selected = map_shards(snap.shard_count(), cancel, |shard| {
-        let eval = ShardEval::new(snap, shard)?;
-        eval.eval_true(filter)
-    })?;
+    // Select rows per shard (in parallel; with a LIMIT, shard by shard until
+    // the window is full), then cut the window in row order.
+    let selected = match limit {
+        Some(l) => {
+            let want = offset.saturating_add(l);
+            let mut got = 0u64;
+            let mut out = Vec::new();
+            for shard in 0..snap.shard_count() {
+                if got >= want {
+                    break;
+                }
+                cancel.check()?;
+                let rows = ShardEval::new(snap, shard)?.eval_true(filter)?;
+                got += rows.len();
+                out.push(rows);
+            }
+            out
+        }
+        None => map_shards(snap.shard_count(), cancel, |shard| {
+            let eval = ShardEval::new(snap, shard)?;
+            eval.eval_true(filter)
+        })?,
+    };
     let mut skip = offset;
     let mut windows = Vec::new();
     let mut total = 0u64;
