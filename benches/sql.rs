@@ -28,13 +28,13 @@ use audb::index::Value;
 use audb::sql::relation::Relation;
 use audb::sql::types::Datum;
 use audb::storage::{Options, Store};
-use common::{Audience, COLUMNS, DEFAULT_SEED, TABLE, column_index};
+use common::{Audience, COLUMNS, DEFAULT_SEED, TABLE, column_index, median_ns, record};
 use criterion::{BenchmarkGroup, Criterion, measurement::WallTime};
 use roaring::RoaringBitmap;
 use std::cell::Cell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::hint::black_box;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The allocator the `audb` binary uses (`src/main.rs`).
@@ -43,34 +43,6 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Rows to generate (default 1M under `--bench`, 10k otherwise).
 const ROWS_ENV: &str = "AUDB_BENCH_ROWS";
-
-/// Per-iteration times (ns) recorded by the routines, by benchmark name.
-static SAMPLES: Mutex<BTreeMap<String, Vec<f64>>> = Mutex::new(BTreeMap::new());
-
-fn record(name: &str, iters: u64, total: Duration) -> Duration {
-    let per = total.as_nanos() as f64 / iters.max(1) as f64;
-    SAMPLES
-        .lock()
-        .expect("samples lock")
-        .entry(name.to_owned())
-        .or_default()
-        .push(per);
-    total
-}
-
-fn median_ns(name: &str) -> f64 {
-    let samples = SAMPLES.lock().expect("samples lock");
-    let Some(v) = samples.get(name) else {
-        return f64::NAN;
-    };
-    let mut v = v.clone();
-    v.sort_by(f64::total_cmp);
-    if v.is_empty() {
-        f64::NAN
-    } else {
-        v[v.len() / 2]
-    }
-}
 
 // ------------------------------------------------------------------- floor
 

@@ -29,13 +29,13 @@ mod common;
 
 use audb::index::{Key, RowId};
 use audb::storage::{ColumnId, ColumnRead, Options, Store, TableSnapshot, WriteBatch, WriteOp};
-use common::{Audience, DEFAULT_SEED, TABLE, column_index};
+use common::{Audience, DEFAULT_SEED, TABLE, column_index, median_ns, record};
 use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput, measurement::WallTime};
 use roaring::RoaringBitmap;
 use std::collections::{BTreeMap, HashMap};
 use std::hint::black_box;
 use std::path::Path;
-use std::sync::Mutex;
+
 use std::time::{Duration, Instant};
 
 /// The allocator the `audb` binary uses (`src/main.rs`), so allocation-heavy
@@ -51,37 +51,6 @@ const ROWS_ENV: &str = "AUDB_BENCH_ROWS";
 const MACRO_ENV: &str = "AUDB_BENCH_MACRO";
 /// Seconds each writer configuration runs.
 const WRITE_SECS_ENV: &str = "AUDB_BENCH_WRITE_SECS";
-
-/// Per-iteration times (ns) recorded by the routines, by benchmark name.
-static SAMPLES: Mutex<BTreeMap<String, Vec<f64>>> = Mutex::new(BTreeMap::new());
-
-/// Records `total` over `iters` iterations under `name`; returns `total`.
-fn record(name: &str, iters: u64, total: Duration) -> Duration {
-    let per = total.as_nanos() as f64 / iters.max(1) as f64;
-    SAMPLES
-        .lock()
-        .expect("samples lock")
-        .entry(name.to_owned())
-        .or_default()
-        .push(per);
-    total
-}
-
-/// Median recorded ns per iteration of `name` (NaN if it did not run, e.g.
-/// filtered out).
-fn median_ns(name: &str) -> f64 {
-    let samples = SAMPLES.lock().expect("samples lock");
-    let Some(v) = samples.get(name) else {
-        return f64::NAN;
-    };
-    let mut v = v.clone();
-    v.sort_by(f64::total_cmp);
-    if v.is_empty() {
-        f64::NAN
-    } else {
-        v[v.len() / 2]
-    }
-}
 
 /// Options for benchmark stores: no background thread unless asked, so only
 /// the measured work runs.

@@ -277,15 +277,14 @@ impl Db {
         let params_cell = std::cell::RefCell::new(Params::with_types(param_types.to_vec()));
         let deadline = session.statement_timeout().map(|d| Instant::now() + d);
         let cancel = Cancel::new(session.cancel.clone(), deadline);
-        let ctx = QueryCtx {
-            snapshot: &snapshot,
-            eval: &eval,
-            params: &params_cell,
-            cancel: &cancel,
-            depth: 0,
-            dry_run: false,
-            user: session.user.clone(),
-        };
+        let ctx = QueryCtx::top(
+            &snapshot,
+            &eval,
+            &params_cell,
+            &cancel,
+            &session.user,
+            false,
+        );
         let started = Instant::now();
         let result = self.dispatch(session, &ctx, stmt)?;
         self.log_if_slow(session, &ctx, stmt, started.elapsed());
@@ -353,15 +352,7 @@ impl Db {
         };
         let params_cell = std::cell::RefCell::new(Params::with_types(types));
         let cancel = Cancel::new(session.cancel.clone(), None);
-        let ctx = QueryCtx {
-            snapshot: &snapshot,
-            eval: &eval,
-            params: &params_cell,
-            cancel: &cancel,
-            depth: 0,
-            dry_run: true,
-            user: session.user.clone(),
-        };
+        let ctx = QueryCtx::top(&snapshot, &eval, &params_cell, &cancel, &session.user, true);
         let columns = match stmt {
             Statement::Query(q) => Some(run_query(&ctx, q)?.columns),
             Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_) => {

@@ -304,3 +304,35 @@ pub fn create_table(store: &Store) -> (TableId, Vec<ColumnId>) {
         .collect();
     (table, cols)
 }
+
+/// Per-iteration times (ns) recorded by the bench routines, by benchmark name.
+static SAMPLES: std::sync::Mutex<std::collections::BTreeMap<String, Vec<f64>>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+/// Records `total` over `iters` iterations under `name`; returns `total`.
+pub fn record(name: &str, iters: u64, total: std::time::Duration) -> std::time::Duration {
+    let per = total.as_nanos() as f64 / iters.max(1) as f64;
+    SAMPLES
+        .lock()
+        .expect("samples lock")
+        .entry(name.to_owned())
+        .or_default()
+        .push(per);
+    total
+}
+
+/// Median recorded ns per iteration of `name` (NaN if it did not run, e.g.
+/// filtered out).
+pub fn median_ns(name: &str) -> f64 {
+    let samples = SAMPLES.lock().expect("samples lock");
+    let Some(v) = samples.get(name) else {
+        return f64::NAN;
+    };
+    let mut v = v.clone();
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() {
+        f64::NAN
+    } else {
+        v[v.len() / 2]
+    }
+}

@@ -50,7 +50,26 @@ pub struct QueryCtx<'a> {
     pub user: String,
 }
 
-impl QueryCtx<'_> {
+impl<'a> QueryCtx<'a> {
+    /// The context of a top-level statement (depth 0).
+    pub fn top(
+        snapshot: &'a Snapshot,
+        eval: &'a EvalContext,
+        params: &'a RefCell<Params>,
+        cancel: &'a Cancel,
+        user: &str,
+        dry_run: bool,
+    ) -> QueryCtx<'a> {
+        QueryCtx {
+            snapshot,
+            eval,
+            params,
+            cancel,
+            depth: 0,
+            dry_run,
+            user: user.to_owned(),
+        }
+    }
     pub(super) fn nested(&self) -> SqlResult<QueryCtx<'_>> {
         if self.depth >= QUERY_DEPTH_MAX {
             return Err(SqlError::new(
