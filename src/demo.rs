@@ -39,9 +39,11 @@
 //! (Flags that are only ever set to `true` would make every `NOT f_k` empty.)
 
 mod build;
+mod csv;
 mod random;
 
 pub use build::{BuildSummary, DemoError, STATEMENTS, build};
+pub use csv::{BENCH_COLUMNS, CsvError, select_columns, write_csv};
 pub use random::{SplitMix64, Zipf, mix64};
 
 use crate::index::encode::{days_from_civil, f64_to_ordered};

@@ -183,6 +183,14 @@ struct DemoArgs {
     /// Random seed: the same seed gives the same data [default: 42]
     #[arg(long, env = "AUDB_DEMO_SEED", value_name = "S")]
     seed: Option<u64>,
+    /// Write the audience as a CSV file (for `audb load` and other databases)
+    /// instead of building it in the data directory
+    #[arg(long, value_name = "FILE")]
+    csv: Option<PathBuf>,
+    /// With --csv: comma-separated columns after the key, or "all"
+    /// [default: the macro benchmark's 19 columns]
+    #[arg(long, value_name = "COLS", requires = "csv")]
+    columns: Option<String>,
 }
 
 /// Input formats of `load`.
@@ -271,7 +279,7 @@ fn run(cli: Cli) -> CliResult {
     init_logging(settings.log.as_deref(), default_log)?;
     match cli.command {
         Command::Serve(_) => serve::run(&settings),
-        Command::Demo(_) => demo::run(&settings),
+        Command::Demo(args) => demo::run(&settings, args.csv.as_deref(), args.columns.as_deref()),
         Command::Load(args) => load::run(&settings, &load::LoadRequest::from_args(args)),
         Command::Check(_) => check::run(&settings),
         Command::Sql(args) => sql::run(&settings, &args.sql, args.csv),
