@@ -12,13 +12,19 @@
 //! listen = "0.0.0.0:5433"
 //! log = "info,audb::storage=debug"
 //! bitmap_cache_bytes = 4294967296
+//! remote_auth = "scram-sha-256"
+//! tls_cert = "/etc/audb/server.crt"
+//! tls_key = "/etc/audb/server.key"
 //! ```
 
 use crate::server::ServerConfig;
+use crate::server::auth::AuthMethod;
+use crate::server::tls::TlsFiles;
 use crate::storage::Options;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Default data directory (relative to the working directory).
 pub const DEFAULT_DATA_DIR: &str = "./audb-data";
@@ -70,7 +76,49 @@ pub const SETTINGS: &[SettingDoc] = &[
         flag: "--trust-remote",
         env: "AUDB_TRUST_REMOTE",
         default: "false",
-        help: "accept clients from non-loopback addresses without a password (loopback is always trusted)",
+        help: "accept clients from non-loopback addresses without a password: the same as `remote_auth = \"trust\"`",
+    },
+    SettingDoc {
+        key: "auth",
+        flag: "",
+        env: "AUDB_AUTH",
+        default: "trust",
+        help: "how loopback clients authenticate: `trust`, `scram-sha-256`, `md5` or `reject`",
+    },
+    SettingDoc {
+        key: "remote_auth",
+        flag: "",
+        env: "AUDB_REMOTE_AUTH",
+        default: "scram-sha-256",
+        help: "how clients from other addresses authenticate: `scram-sha-256`, `md5`, `trust` or `reject`",
+    },
+    SettingDoc {
+        key: "tls_cert",
+        flag: "",
+        env: "AUDB_TLS_CERT",
+        default: "none",
+        help: "PEM certificate chain for TLS (with `tls_key`); without it SSLRequest is refused",
+    },
+    SettingDoc {
+        key: "tls_key",
+        flag: "",
+        env: "AUDB_TLS_KEY",
+        default: "none",
+        help: "PEM private key of `tls_cert`",
+    },
+    SettingDoc {
+        key: "max_message_bytes",
+        flag: "",
+        env: "AUDB_MAX_MESSAGE_BYTES",
+        default: "67108864",
+        help: "largest message a client may send; a larger one ends that client's connection with 54000",
+    },
+    SettingDoc {
+        key: "idle_session_timeout",
+        flag: "",
+        env: "AUDB_IDLE_SESSION_TIMEOUT",
+        default: "0",
+        help: "milliseconds a session may sit idle outside a transaction block before it is closed with 57P05 (0 = never)",
     },
     SettingDoc {
         key: "log",
@@ -136,6 +184,18 @@ pub struct PartialSettings {
     pub max_connections: Option<usize>,
     /// See [`Settings::trust_remote`].
     pub trust_remote: Option<bool>,
+    /// See [`Settings::auth`].
+    pub auth: Option<AuthMethod>,
+    /// See [`Settings::remote_auth`].
+    pub remote_auth: Option<AuthMethod>,
+    /// See [`Settings::tls_cert`].
+    pub tls_cert: Option<PathBuf>,
+    /// See [`Settings::tls_key`].
+    pub tls_key: Option<PathBuf>,
+    /// See [`Settings::max_message_bytes`].
+    pub max_message_bytes: Option<usize>,
+    /// See [`Settings::idle_session_timeout`].
+    pub idle_session_timeout: Option<u64>,
     /// See [`Settings::log`].
     pub log: Option<String>,
     /// See [`Settings::demo`].
@@ -158,6 +218,12 @@ impl PartialSettings {
             listen: self.listen.or(lower.listen),
             max_connections: self.max_connections.or(lower.max_connections),
             trust_remote: self.trust_remote.or(lower.trust_remote),
+            auth: self.auth.or(lower.auth),
+            remote_auth: self.remote_auth.or(lower.remote_auth),
+            tls_cert: self.tls_cert.or(lower.tls_cert),
+            tls_key: self.tls_key.or(lower.tls_key),
+            max_message_bytes: self.max_message_bytes.or(lower.max_message_bytes),
+            idle_session_timeout: self.idle_session_timeout.or(lower.idle_session_timeout),
             log: self.log.or(lower.log),
             demo: self.demo.or(lower.demo),
             demo_users: self.demo_users.or(lower.demo_users),
@@ -177,8 +243,21 @@ pub struct Settings {
     pub listen: SocketAddr,
     /// Most concurrent client sessions.
     pub max_connections: usize,
-    /// Trust clients from non-loopback addresses (no password).
+    /// Trust clients from non-loopback addresses (no password): overrides
+    /// [`Settings::remote_auth`].
     pub trust_remote: bool,
+    /// How loopback clients authenticate.
+    pub auth: AuthMethod,
+    /// How other clients authenticate.
+    pub remote_auth: AuthMethod,
+    /// PEM certificate chain for TLS.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for TLS.
+    pub tls_key: Option<PathBuf>,
+    /// Largest client message, in bytes.
+    pub max_message_bytes: usize,
+    /// Idle-session timeout in milliseconds (0 = none).
+    pub idle_session_timeout: u64,
     /// Log filter in `RUST_LOG` syntax; `None` = `RUST_LOG` or [`DEFAULT_LOG`].
     pub log: Option<String>,
     /// `serve`: load the demo audience into an empty data directory first.
@@ -210,7 +289,13 @@ impl Settings {
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
             listen: given.listen.unwrap_or(server.listen),
             max_connections: given.max_connections.unwrap_or(server.max_connections),
-            trust_remote: given.trust_remote.unwrap_or(server.trust_remote),
+            trust_remote: given.trust_remote.unwrap_or(false),
+            auth: given.auth.unwrap_or(server.auth),
+            remote_auth: given.remote_auth.unwrap_or(server.remote_auth),
+            tls_cert: given.tls_cert,
+            tls_key: given.tls_key,
+            max_message_bytes: given.max_message_bytes.unwrap_or(server.max_message_bytes),
+            idle_session_timeout: given.idle_session_timeout.unwrap_or(0),
             log: given.log,
             demo: given.demo.unwrap_or(false),
             demo_users: given.demo_users.unwrap_or(crate::demo::DEFAULT_USERS),
@@ -227,8 +312,68 @@ impl Settings {
         ServerConfig {
             listen: self.listen,
             max_connections: self.max_connections.max(1),
-            trust_remote: self.trust_remote,
+            auth: self.auth,
+            remote_auth: if self.trust_remote {
+                AuthMethod::Trust
+            } else {
+                self.remote_auth
+            },
+            tls: match (&self.tls_cert, &self.tls_key) {
+                (Some(cert), Some(key)) => Some(TlsFiles {
+                    cert: cert.clone(),
+                    key: key.clone(),
+                }),
+                _ => None,
+            },
+            max_message_bytes: self.max_message_bytes,
+            idle_session_timeout: (self.idle_session_timeout > 0)
+                .then(|| Duration::from_millis(self.idle_session_timeout)),
         }
+    }
+
+    /// Checks the server settings that must agree: `tls_cert` and `tls_key`
+    /// go together.
+    pub fn check_server(&self) -> Result<(), String> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(_), None) => Err("tls_cert is set but tls_key is not".into()),
+            (None, Some(_)) => Err("tls_key is set but tls_cert is not".into()),
+            _ => Ok(()),
+        }
+    }
+
+    /// Applies the `AUDB_*` environment variables of the settings that have
+    /// no command-line flag (`get` reads a variable); they win over the
+    /// config file.
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        fn parsed<T: std::str::FromStr>(var: &str, text: &str) -> Result<T, ConfigError>
+        where
+            T::Err: std::fmt::Display,
+        {
+            text.trim().parse().map_err(|e: T::Err| ConfigError::Env {
+                var: var.to_owned(),
+                message: e.to_string(),
+            })
+        }
+        let get = |var: &str| get(var).filter(|v| !v.is_empty());
+        if let Some(v) = get("AUDB_AUTH") {
+            self.auth = parsed("AUDB_AUTH", &v)?;
+        }
+        if let Some(v) = get("AUDB_REMOTE_AUTH") {
+            self.remote_auth = parsed("AUDB_REMOTE_AUTH", &v)?;
+        }
+        if let Some(v) = get("AUDB_TLS_CERT") {
+            self.tls_cert = Some(PathBuf::from(v));
+        }
+        if let Some(v) = get("AUDB_TLS_KEY") {
+            self.tls_key = Some(PathBuf::from(v));
+        }
+        if let Some(v) = get("AUDB_MAX_MESSAGE_BYTES") {
+            self.max_message_bytes = parsed("AUDB_MAX_MESSAGE_BYTES", &v)?;
+        }
+        if let Some(v) = get("AUDB_IDLE_SESSION_TIMEOUT") {
+            self.idle_session_timeout = parsed("AUDB_IDLE_SESSION_TIMEOUT", &v)?;
+        }
+        Ok(())
     }
 
     /// Store options for these settings.
@@ -253,6 +398,14 @@ pub enum ConfigError {
         /// Why.
         #[source]
         source: std::io::Error,
+    },
+    /// An environment variable has a value the setting does not take.
+    #[error("environment variable {var}: {message}")]
+    Env {
+        /// The variable.
+        var: String,
+        /// What was wrong.
+        message: String,
     },
     /// The file is not valid TOML or has an unknown key or a wrong type.
     #[error("config file {}, line {line}: {message}", path.display())]
@@ -324,6 +477,38 @@ mod tests {
     }
 
     #[test]
+    fn auth_tls_and_limits_from_file_and_environment() {
+        let file = parse(
+            "auth = \"md5\"\nremote_auth = \"reject\"\ntls_cert = \"/c.pem\"\ntls_key = \"/k.pem\"\nidle_session_timeout = 1500\n",
+        )
+        .expect("parse");
+        let mut s = Settings::resolve(file);
+        assert_eq!(s.auth, AuthMethod::Md5);
+        assert_eq!(s.remote_auth, AuthMethod::Reject);
+        let c = s.server_config();
+        assert_eq!(c.idle_session_timeout, Some(Duration::from_millis(1500)));
+        assert_eq!(c.tls.map(|t| t.key), Some(PathBuf::from("/k.pem")));
+        assert_eq!(s.check_server(), Ok(()));
+        s.apply_env(|v| match v {
+            "AUDB_AUTH" => Some("scram-sha-256".into()),
+            "AUDB_MAX_MESSAGE_BYTES" => Some("1000".into()),
+            _ => None,
+        })
+        .expect("env");
+        assert_eq!(s.auth, AuthMethod::ScramSha256);
+        assert_eq!(s.server_config().max_message_bytes, 1000);
+        let err = s
+            .apply_env(|v| (v == "AUDB_REMOTE_AUTH").then(|| "password".into()))
+            .unwrap_err();
+        assert!(err.to_string().contains("AUDB_REMOTE_AUTH"), "{err}");
+        assert!(parse("auth = \"ident\"\n").is_err());
+        s.tls_key = None;
+        assert!(s.check_server().is_err());
+        s.trust_remote = true;
+        assert_eq!(s.server_config().remote_auth, AuthMethod::Trust);
+    }
+
+    #[test]
     fn defaults_match_the_documented_table() {
         let s = Settings::default();
         assert_eq!(s.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
@@ -336,6 +521,10 @@ mod tests {
                 "memtable_ops_max" => s.memtable_ops_max.to_string(),
                 "max_connections" => s.max_connections.to_string(),
                 "trust_remote" => s.trust_remote.to_string(),
+                "auth" => s.auth.to_string(),
+                "remote_auth" => s.remote_auth.to_string(),
+                "max_message_bytes" => s.max_message_bytes.to_string(),
+                "idle_session_timeout" => s.idle_session_timeout.to_string(),
                 "listen" => s.listen.to_string(),
                 _ => continue,
             };

@@ -8,7 +8,7 @@ use crate::sql::relation::{Column, Relation};
 use crate::sql::scalar::{EvalContext, Params};
 use crate::sql::select::{QueryCtx, run_query};
 use crate::sql::types::{DataType, Datum};
-use crate::sql::{ddl, dml};
+use crate::sql::{ddl, dml, role};
 use crate::storage::{Options, Store};
 use parking_lot::Mutex;
 use sqlparser::ast::{Expr, Statement, Visit, Visitor};
@@ -135,7 +135,31 @@ pub fn parse_timezone(tz: &str) -> Option<i32> {
 /// Cached results of read-only queries, valid for one snapshot version.
 struct ResultCache {
     version: u64,
-    entries: HashMap<(String, String, i32), Arc<Relation>>,
+    entries: HashMap<CacheKey, Arc<Relation>>,
+}
+
+/// What a cached result depends on besides the snapshot version: the
+/// statement (its SQL text as sent, before parsing, for [`Db::execute`]; the
+/// formatted statement and parameter values for [`Db::run`]) and the session
+/// (user and every setting, e.g. `TimeZone`, which changes how text converts
+/// to timestamps, and those catalog functions show).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct CacheKey {
+    /// The SQL text, or the formatted statement.
+    statement: String,
+    /// `Some(parameter values)` for a parsed statement; `None` for raw text.
+    params: Option<String>,
+    /// The session user.
+    user: String,
+    /// A hash of the session's settings.
+    settings: u64,
+}
+
+fn settings_hash(session: &Session) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    session.settings.hash(&mut h);
+    h.finish()
 }
 
 /// Most cached results per snapshot version.
@@ -237,8 +261,35 @@ impl Db {
     }
 
     /// Parses and runs every statement of `sql`, stopping at the first error.
+    ///
+    /// A repeated read-only query is answered from the result cache by its
+    /// SQL text (plus the session's user and settings), before parsing, as
+    /// long as no write happened since (the snapshot version is unchanged).
     pub fn execute(&self, session: &mut Session, sql: &str) -> SqlResult<Vec<StatementResult>> {
+        let text_key = CacheKey {
+            statement: sql.to_owned(),
+            params: None,
+            user: session.user.clone(),
+            settings: settings_hash(session),
+        };
+        if let Some(hit) = self.cached(&text_key, self.store.snapshot().version()) {
+            session
+                .cancel
+                .store(false, std::sync::atomic::Ordering::Relaxed);
+            return Ok(vec![StatementResult::Rows(hit)]);
+        }
         let stmts = crate::sql::parse(sql)?;
+        if let [stmt] = stmts.as_slice()
+            && is_cacheable(stmt)
+        {
+            return Ok(vec![self.run_keyed(
+                session,
+                stmt,
+                &[],
+                &[],
+                Some(text_key),
+            )?]);
+        }
         let mut out = Vec::with_capacity(stmts.len());
         for s in &stmts {
             out.push(self.run(session, s, &[], &[])?);
@@ -255,12 +306,37 @@ impl Db {
         param_types: &[DataType],
         params: &[Datum],
     ) -> SqlResult<StatementResult> {
+        let cache_key = is_cacheable(stmt).then(|| CacheKey {
+            statement: stmt.to_string(),
+            params: Some(format!("{params:?}")),
+            user: session.user.clone(),
+            settings: settings_hash(session),
+        });
+        self.run_keyed(session, stmt, param_types, params, cache_key)
+    }
+
+    /// The cached result of `key` if the snapshot is still `version`.
+    fn cached(&self, key: &CacheKey, version: u64) -> Option<Arc<Relation>> {
+        let cache = self.cache.lock();
+        (cache.version == version)
+            .then(|| cache.entries.get(key).cloned())
+            .flatten()
+    }
+
+    /// [`Db::run`] with the result cached under `cache_key` (if any).
+    fn run_keyed(
+        &self,
+        session: &mut Session,
+        stmt: &Statement,
+        param_types: &[DataType],
+        params: &[Datum],
+        cache_key: Option<CacheKey>,
+    ) -> SqlResult<StatementResult> {
         session
             .cancel
             .store(false, std::sync::atomic::Ordering::Relaxed);
         let snapshot = self.store.snapshot();
         let tz = session.timezone_offset_secs();
-        let cache_key = is_cacheable(stmt).then(|| (stmt.to_string(), format!("{params:?}"), tz));
         if let Some(key) = &cache_key {
             let cache = self.cache.lock();
             if cache.version == snapshot.version()
@@ -273,6 +349,11 @@ impl Db {
             now_micros: now_micros(),
             timezone_offset_secs: tz,
             params: params.to_vec(),
+            catalog: Some(crate::catalog::system::session_catalog(
+                &snapshot,
+                &session.user,
+                &session.settings,
+            )),
         };
         let params_cell = std::cell::RefCell::new(Params::with_types(param_types.to_vec()));
         let deadline = session.statement_timeout().map(|d| Instant::now() + d);
@@ -300,6 +381,42 @@ impl Db {
             cache.entries.insert(key, rel.clone());
         }
         Ok(result)
+    }
+
+    /// Runs `f` with the context a top-level statement of `session` gets
+    /// (one snapshot, the session's time zone, cancel flag and timeout):
+    /// for statements that run outside [`Db::run`], such as `COPY … TO
+    /// STDOUT`, which streams its rows instead of returning them.
+    pub fn with_statement_ctx<R>(
+        &self,
+        session: &Session,
+        f: impl FnOnce(&QueryCtx<'_>) -> R,
+    ) -> R {
+        session
+            .cancel
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+        let snapshot = self.store.snapshot();
+        let eval = EvalContext {
+            now_micros: now_micros(),
+            timezone_offset_secs: session.timezone_offset_secs(),
+            params: Vec::new(),
+            catalog: Some(crate::catalog::system::session_catalog(
+                &snapshot,
+                &session.user,
+                &session.settings,
+            )),
+        };
+        let params = std::cell::RefCell::new(Params::with_types(Vec::new()));
+        let deadline = session.statement_timeout().map(|d| Instant::now() + d);
+        let cancel = Cancel::new(session.cancel.clone(), deadline);
+        f(&QueryCtx::top(
+            &snapshot,
+            &eval,
+            &params,
+            &cancel,
+            &session.user,
+            false,
+        ))
     }
 
     /// The slow-statement log: statements that ran at least
@@ -349,6 +466,11 @@ impl Db {
             now_micros: now_micros(),
             timezone_offset_secs: session.timezone_offset_secs(),
             params: vec![Datum::Null; n],
+            catalog: Some(crate::catalog::system::session_catalog(
+                &snapshot,
+                &session.user,
+                &session.settings,
+            )),
         };
         let params_cell = std::cell::RefCell::new(Params::with_types(types));
         let cancel = Cancel::new(session.cancel.clone(), None);
@@ -382,6 +504,17 @@ impl Db {
         match stmt {
             Statement::Query(q) => Ok(StatementResult::Rows(Arc::new(run_query(ctx, q)?))),
             Statement::CreateTable(ct) => cmd(&ddl::create_table(&self.store, ct)?),
+            Statement::CreateRole(cr) => cmd(&role::create(&self.store, session, cr)?),
+            Statement::CreateUser(cu) => cmd(&role::create_user(&self.store, session, cu)?),
+            Statement::AlterRole { name, operation } => {
+                cmd(&role::alter(&self.store, session, name, operation)?)
+            }
+            Statement::Drop {
+                object_type: sqlparser::ast::ObjectType::Role | sqlparser::ast::ObjectType::User,
+                if_exists,
+                names,
+                ..
+            } => cmd(&role::drop(&self.store, session, *if_exists, names)?),
             Statement::Drop {
                 object_type,
                 if_exists,
@@ -534,7 +667,11 @@ impl Db {
         let Statement::Query(q) = stmt else {
             return Err(SqlError::unsupported("EXPLAIN of anything but a query"));
         };
-        let mut lines = crate::sql::explain::explain_query(ctx, q)?;
+        let mut lines = if analyze {
+            crate::sql::explain::explain_analyze(ctx, q)?
+        } else {
+            crate::sql::explain::explain_query(ctx, q)?
+        };
         if analyze {
             let start = Instant::now();
             let rel = run_query(ctx, q)?;

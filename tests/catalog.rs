@@ -16,34 +16,13 @@ use std::path::Path;
 const SKIP: &[(&str, usize, &str)] = &[
     (
         "psql/d_users.sql",
-        2,
-        "scalar subqueries in the select list",
-    ),
-    ("psql/d_users.sql", 4, "a subquery as a function argument"),
-    (
-        "psql/d_users.sql",
         6,
-        "scalar subqueries in the select list",
-    ),
-    (
-        "psql/d_plus_users.sql",
-        1,
-        "a subquery as a function argument",
-    ),
-    (
-        "psql/d_plus_users.sql",
-        2,
-        "scalar subqueries in the select list",
-    ),
-    (
-        "psql/d_plus_users.sql",
-        4,
-        "a subquery as a function argument",
+        "int2[] arrays and array subscripts (publications)",
     ),
     (
         "psql/d_plus_users.sql",
         6,
-        "scalar subqueries in the select list",
+        "int2[] arrays and array subscripts (publications)",
     ),
 ];
 

@@ -129,3 +129,86 @@ fn sql_corpus_matches_expected_results() {
         failures.join("\n")
     );
 }
+
+/// `EXPLAIN ANALYZE` shows every bitmap node's estimate beside its actual
+/// rows (not comparable with PostgreSQL's plan text, so checked here).
+#[test]
+fn explain_analyze_shows_actual_rows_per_node() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Db::open(
+        dir.path(),
+        Options {
+            background: false,
+            ..Options::default()
+        },
+    )
+    .expect("open");
+    let mut s = Session::new("audb");
+    db.execute(
+        &mut s,
+        "CREATE TABLE u (k TEXT PRIMARY KEY, vip BOOLEAN, city TEXT, age INT);
+         INSERT INTO u VALUES ('a', true, 'x', 30), ('b', true, 'y', 40), ('c', false, 'x', 50), ('d', NULL, 'x', NULL)",
+    )
+    .expect("setup");
+    let plan = |sql: &str, s: &mut Session| -> Vec<String> {
+        match db.execute(s, sql).expect("explain").pop() {
+            Some(StatementResult::Rows(r)) => r
+                .rows
+                .iter()
+                .map(|row| match &row[0] {
+                    audb::sql::types::Datum::Text(t) => t.clone(),
+                    other => panic!("{other:?}"),
+                })
+                .collect(),
+            other => panic!("{other:?}"),
+        }
+    };
+    let lines = plan(
+        "EXPLAIN ANALYZE SELECT COUNT(*) FROM u WHERE city = 'x' AND NOT (vip AND age > 35)",
+        &mut s,
+    );
+    let find = |what: &str| -> &String {
+        lines
+            .iter()
+            .find(|l| l.contains(what))
+            .unwrap_or_else(|| panic!("no {what} in {lines:#?}"))
+    };
+    // city = 'x': a, c, d; NOT (vip AND age > 35): a, c (d is unknown).
+    let scan = find("Bitmap scan on u");
+    assert!(scan.contains("actual rows=2 "), "{scan}");
+    let and = find("  -> And");
+    assert!(and.contains("actual rows=2 "), "{and}");
+    let city = find("AnyValue city");
+    assert!(city.contains("actual rows=3 "), "{city}");
+    // The NOT asks its child for the FALSE set: vip false (c) or age <= 35 (a).
+    let not = find("Not (false set of)");
+    assert!(not.contains("actual rows=2 "), "{not}");
+    let inner = find("      -> And");
+    assert!(inner.contains("actual false rows=2 "), "{inner}");
+    let vip = find("Flag vip");
+    assert!(
+        vip.contains("actual false rows=1 ") && !vip.contains("actual rows="),
+        "{vip}"
+    );
+    let age = find("Bsi age >");
+    assert!(
+        age.contains("actual false rows=1 ") && !age.contains("actual rows="),
+        "{age}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("Execution: 1 rows")),
+        "{lines:#?}"
+    );
+    // Without ANALYZE there are no actuals.
+    let lines = plan("EXPLAIN SELECT COUNT(*) FROM u WHERE vip", &mut s);
+    assert!(lines.iter().all(|l| !l.contains("actual")), "{lines:#?}");
+    // A branch after an empty intersection never runs.
+    let lines = plan(
+        "EXPLAIN ANALYZE SELECT COUNT(*) FROM u WHERE city = 'none' AND vip",
+        &mut s,
+    );
+    assert!(
+        lines.iter().any(|l| l.contains("never executed")),
+        "{lines:#?}"
+    );
+}

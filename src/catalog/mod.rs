@@ -8,6 +8,7 @@
 //! operation); hidden columns start with `__` and never appear in `*` or in
 //! catalogs.
 
+pub mod roles;
 pub mod system;
 
 use crate::storage::{Snapshot, StorageError, Store};

@@ -16,11 +16,15 @@
 //!
 //! Object ids are stable: see [`oids`].
 
+pub mod functions;
 mod info_schema;
 pub mod oids;
 mod pg;
+mod pg_extra;
+mod session;
 
 pub use pg::default_setting;
+pub use session::{SessionCatalog, session_catalog};
 
 use crate::catalog::{Catalog, is_hidden};
 use crate::index::KeyType;
@@ -53,7 +57,9 @@ pub fn system_relation(
 ) -> Option<SqlResult<Relation>> {
     let model = || Model::new(snapshot, ctx);
     match schema {
-        None | Some("pg_catalog") => pg::relation(name, &model, ctx),
+        None | Some("pg_catalog") => {
+            pg::relation(name, &model, ctx).or_else(|| pg_extra::relation(name, &model))
+        }
         Some("information_schema") => info_schema::relation(name, &model),
         Some(_) => None,
     }
@@ -61,7 +67,11 @@ pub fn system_relation(
 
 /// Names of every virtual relation, as `(schema, name)`.
 pub fn relation_names() -> Vec<(&'static str, &'static str)> {
-    let mut out: Vec<(&str, &str)> = pg::NAMES.iter().map(|n| ("pg_catalog", *n)).collect();
+    let mut out: Vec<(&str, &str)> = pg::NAMES
+        .iter()
+        .chain(pg_extra::NAMES)
+        .map(|n| ("pg_catalog", *n))
+        .collect();
     out.extend(
         info_schema::NAMES
             .iter()
@@ -125,6 +135,8 @@ pub(crate) struct Model {
     pub rels: Vec<Rel>,
     /// The session user.
     pub user: String,
+    /// Every role, by oid.
+    pub roles: Vec<crate::catalog::roles::RoleDef>,
 }
 
 /// `atttypmod` of a type: `numeric(p,s)` is `(p << 16 | s) + 4`.
@@ -204,6 +216,7 @@ impl Model {
         Model {
             rels,
             user: ctx.user.clone(),
+            roles: crate::catalog::roles::roles(snapshot),
         }
     }
 }

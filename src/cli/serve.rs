@@ -9,6 +9,13 @@ use std::sync::Arc;
 
 /// Runs the server in the foreground.
 pub fn run(settings: &Settings) -> CliResult {
+    // Settings without a flag: their environment variables beat the file.
+    let mut settings = settings.clone();
+    settings
+        .apply_env(|var| std::env::var(var).ok())
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    settings.check_server().map_err(CliError::Usage)?;
+    let settings = &settings;
     let store = data_dir::open(settings, Create::IfMissing, settings.store_options())?;
     let db = Arc::new(Db::with_store(store));
     if settings.demo {
@@ -24,6 +31,9 @@ pub fn run(settings: &Settings) -> CliResult {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("audb-server")
+        // Statements recurse over expression trees up to
+        // `sql::EXPR_TREE_DEPTH_MAX` levels: give every thread room.
+        .thread_stack_size(8 << 20)
         .build()
         .map_err(|e| CliError::Failed(format!("cannot start the runtime: {e}")))?;
     let served = runtime.block_on(serve(db.clone(), settings));

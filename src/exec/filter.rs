@@ -11,8 +11,11 @@ use crate::index::ColumnType;
 use crate::index::bsi::{BsiRef, CompareOp};
 use crate::sql::error::SqlResult;
 use crate::storage::{ColumnId, ColumnRead, TableSnapshot};
+use parking_lot::Mutex;
 use roaring::RoaringBitmap;
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// A predicate over the rows of one table.
 #[derive(Clone, Debug, PartialEq)]
@@ -190,18 +193,106 @@ impl Pred {
     }
 }
 
+/// What `EXPLAIN ANALYZE` measured for one predicate node, summed over
+/// shards.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NodeActual {
+    /// Rows where the node was TRUE (over the shards where its TRUE set was
+    /// computed).
+    pub true_rows: u64,
+    /// Rows where it was FALSE (where a `NOT` asked for its FALSE set).
+    pub false_rows: u64,
+    /// Shards where the TRUE set was computed.
+    pub true_evals: u32,
+    /// Shards where the FALSE set was computed.
+    pub false_evals: u32,
+    /// Time spent computing the node's sets, children included.
+    pub time: Duration,
+}
+
+/// Per-node measurements of a predicate tree, keyed by node address (the
+/// tree must stay in place while it is measured and read).
+#[derive(Debug, Default)]
+pub struct NodeStats {
+    nodes: Mutex<HashMap<usize, NodeActual>>,
+}
+
+impl NodeStats {
+    /// What was measured for `p`, if it was evaluated at all (nodes skipped
+    /// by a short-circuit never are).
+    pub fn get(&self, p: &Pred) -> Option<NodeActual> {
+        self.nodes.lock().get(&node_id(p)).copied()
+    }
+
+    fn record(&self, p: &Pred, truth: bool, rows: u64, time: Duration) {
+        let mut nodes = self.nodes.lock();
+        let a = nodes.entry(node_id(p)).or_default();
+        if truth {
+            a.true_rows += rows;
+            a.true_evals += 1;
+        } else {
+            a.false_rows += rows;
+            a.false_evals += 1;
+        }
+        a.time += time;
+    }
+}
+
+fn node_id(p: &Pred) -> usize {
+    std::ptr::from_ref(p) as usize
+}
+
 /// Evaluates predicates over one shard of a table.
 pub struct ShardEval<'a> {
     snap: &'a TableSnapshot,
     shard: u32,
     live: RoaringBitmap,
+    stats: Option<&'a NodeStats>,
 }
 
 impl<'a> ShardEval<'a> {
     /// An evaluator for `shard` of `snap`.
     pub fn new(snap: &'a TableSnapshot, shard: u32) -> SqlResult<ShardEval<'a>> {
         let live = snap.live(shard)?;
-        Ok(ShardEval { snap, shard, live })
+        Ok(ShardEval {
+            snap,
+            shard,
+            live,
+            stats: None,
+        })
+    }
+
+    /// Records rows and time of every node evaluated into `stats`
+    /// (`EXPLAIN ANALYZE`).
+    pub fn with_stats(mut self, stats: &'a NodeStats) -> ShardEval<'a> {
+        self.stats = Some(stats);
+        self
+    }
+
+    /// Rows of the shard where `p` is TRUE.
+    pub fn eval_true(&self, p: &Pred) -> SqlResult<RoaringBitmap> {
+        match self.stats {
+            None => self.true_set(p),
+            Some(stats) => {
+                let t = Instant::now();
+                let r = self.true_set(p)?;
+                stats.record(p, true, r.len(), t.elapsed());
+                Ok(r)
+            }
+        }
+    }
+
+    /// Rows of the shard where `p` is FALSE.
+    pub fn eval_false(&self, p: &Pred) -> SqlResult<RoaringBitmap> {
+        match self.stats {
+            None => self.false_set(p),
+            Some(stats) => {
+                let t = Instant::now();
+                let r = self.false_set(p)?;
+                stats.record(p, false, r.len(), t.elapsed());
+                Ok(r)
+            }
+        }
     }
 
     /// Live rows of the shard.
@@ -235,8 +326,7 @@ impl<'a> ShardEval<'a> {
         Ok(f(&bsi))
     }
 
-    /// Rows of the shard where `p` is TRUE.
-    pub fn eval_true(&self, p: &Pred) -> SqlResult<RoaringBitmap> {
+    fn true_set(&self, p: &Pred) -> SqlResult<RoaringBitmap> {
         Ok(match p {
             Pred::Const(Some(true)) => self.live.clone(),
             Pred::Const(_) => RoaringBitmap::new(),
@@ -294,8 +384,7 @@ impl<'a> ShardEval<'a> {
         })
     }
 
-    /// Rows of the shard where `p` is FALSE.
-    pub fn eval_false(&self, p: &Pred) -> SqlResult<RoaringBitmap> {
+    fn false_set(&self, p: &Pred) -> SqlResult<RoaringBitmap> {
         Ok(match p {
             Pred::Const(Some(false)) => self.live.clone(),
             Pred::Const(_) => RoaringBitmap::new(),
@@ -320,7 +409,7 @@ impl<'a> ShardEval<'a> {
                     _ => return Ok(RoaringBitmap::new()),
                 };
                 let nn = self.not_null(col)?.as_ref() & &self.live;
-                nn - self.eval_true(p)?
+                nn - self.true_set(p)?
             }
             Pred::Rows(rows) => &self.live - rows.as_ref(),
             Pred::And(items) => {

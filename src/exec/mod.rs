@@ -8,5 +8,6 @@ pub mod convert;
 pub mod filter;
 pub mod parallel;
 pub mod rows;
+pub mod stream;
 
 pub use filter::{Pred, ShardEval};

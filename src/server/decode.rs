@@ -263,6 +263,7 @@ mod tests {
             now_micros: 0,
             timezone_offset_secs: 0,
             params: Vec::new(),
+            catalog: None,
         }
     }
 

@@ -359,6 +359,9 @@ impl ExtendedQueryHandler for Conn {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         let p = portal.statement.statement.clone();
+        if matches!(*p.stmt, Statement::Copy { .. }) {
+            return self.copy_extended(client, p.stmt.clone()).await;
+        }
         let outcome = match self.take_described_rows(portal) {
             Some(rel) => Outcome::Rows {
                 rel,

@@ -60,6 +60,8 @@ pub(super) struct ConnState {
     /// Results computed at Describe (portal), by portal name, with the
     /// identity of the bound portal they belong to.
     pub(super) described_rows: HashMap<String, (usize, Arc<Relation>)>,
+    /// A `COPY … FROM STDIN` waiting for the client's data.
+    pub(super) copy_in: Option<super::copy::PendingIn>,
 }
 
 /// One client connection (and the pgwire handlers for it).
@@ -91,6 +93,7 @@ pub(super) fn output_ctx(session: &Session) -> EvalContext {
         now_micros: 0,
         timezone_offset_secs: session.timezone_offset_secs(),
         params: Vec::new(),
+        catalog: None,
     }
 }
 
@@ -115,6 +118,7 @@ impl Conn {
                 pid: None,
                 slot: false,
                 described_rows: HashMap::new(),
+                copy_in: None,
             }),
         }
     }
@@ -340,8 +344,18 @@ impl Conn {
                 .await?;
             return Ok(());
         }
-        for mut stmt in stmts {
+        let count = stmts.len();
+        for (i, mut stmt) in stmts.into_iter().enumerate() {
             rewrite_version(&mut stmt);
+            if matches!(stmt, Statement::Copy { .. }) {
+                match self
+                    .copy_simple(client, Arc::new(stmt), i + 1 == count)
+                    .await?
+                {
+                    super::copy::SimpleCopy::Done => continue,
+                    _ => return Ok(()),
+                }
+            }
             match self
                 .execute(client, Arc::new(stmt), Vec::new(), Vec::new())
                 .await?
@@ -412,6 +426,10 @@ impl SimpleQueryHandler for Conn {
         }
         client.set_state(PgWireConnectionState::QueryInProgress);
         let result = self.simple_query(client, &query.query).await;
+        if matches!(client.state(), PgWireConnectionState::CopyInProgress(_)) {
+            // ReadyForQuery comes after CopyDone / CopyFail.
+            return result;
+        }
         let status = self.tx().status();
         client.set_state(PgWireConnectionState::ReadyForQuery);
         client.set_transaction_status(status);
@@ -469,6 +487,10 @@ impl PgWireServerHandlers for Handlers {
     }
 
     fn cancel_handler(&self) -> Arc<impl pgwire::api::cancel::CancelHandler> {
+        self.0.clone()
+    }
+
+    fn copy_handler(&self) -> Arc<impl pgwire::api::copy::CopyHandler> {
         self.0.clone()
     }
 }

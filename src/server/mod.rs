@@ -13,9 +13,11 @@
 //!   maintenance). Any other name is refused like PostgreSQL refuses an
 //!   unknown database: FATAL `3D000 database "x" does not exist`. Without a
 //!   database name, PostgreSQL's rule applies: the user name is used.
-//! - **Authentication.** Trust for loopback clients; other addresses are
-//!   refused (`28000`) unless [`ServerConfig::trust_remote`] is set, since
-//!   password authentication does not exist yet.
+//! - **Authentication.** [`ServerConfig::auth`] for loopback clients
+//!   (default trust), [`ServerConfig::remote_auth`] for the others (default
+//!   SCRAM-SHA-256); roles and their password verifiers live in the catalog
+//!   (see `auth.rs` and `startup.rs`). TLS when [`ServerConfig::tls`] names
+//!   a certificate and key.
 //! - **Transactions.** Every statement is atomic and its writes apply (and
 //!   are visible to everyone) as soon as it completes. `BEGIN … COMMIT`
 //!   groups statements for the client: ReadyForQuery reports `T` inside a
@@ -27,16 +29,22 @@
 //!   implicit transaction either: statements before a failing one stay
 //!   applied.
 //! - **Limits.** [`ServerConfig::max_connections`] sessions (`53300` beyond
-//!   it); a client that breaks the protocol loses its own connection only.
+//!   it), [`ServerConfig::max_message_bytes`] per client message (`54000`),
+//!   [`ServerConfig::idle_session_timeout`] (`57P05`); a client that breaks
+//!   the protocol or a limit loses its own connection only.
 
+pub mod auth;
+mod copy;
 mod decode;
 mod describe;
 mod encode;
 mod extended;
 mod handlers;
 mod session;
+mod socket;
 mod sqlstate;
 mod startup;
+pub mod tls;
 
 use crate::db::Db;
 use handlers::{Conn, Handlers};
@@ -89,18 +97,33 @@ pub struct ServerConfig {
     /// Most concurrent sessions; the next one is refused with `53300 sorry,
     /// too many clients already` (default 200).
     pub max_connections: usize,
-    /// Trust (no password) clients from non-loopback addresses too. Off by
-    /// default: such clients are refused, as password authentication is not
-    /// implemented yet.
-    pub trust_remote: bool,
+    /// How loopback clients authenticate (default trust).
+    pub auth: auth::AuthMethod,
+    /// How clients from other addresses authenticate (default
+    /// SCRAM-SHA-256).
+    pub remote_auth: auth::AuthMethod,
+    /// Certificate and key for TLS; `None` answers SSLRequest with `N`.
+    pub tls: Option<tls::TlsFiles>,
+    /// Largest message a client may send, in bytes (default 64 MiB).
+    pub max_message_bytes: usize,
+    /// End sessions idle this long outside a transaction block (`None`:
+    /// never, the default).
+    pub idle_session_timeout: Option<std::time::Duration>,
 }
+
+/// Default [`ServerConfig::max_message_bytes`]: 64 MiB.
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 64 << 20;
 
 impl Default for ServerConfig {
     fn default() -> ServerConfig {
         ServerConfig {
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 5433)),
             max_connections: 200,
-            trust_remote: false,
+            auth: auth::AuthMethod::Trust,
+            remote_auth: auth::AuthMethod::ScramSha256,
+            tls: None,
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            idle_session_timeout: None,
         }
     }
 }
@@ -198,6 +221,11 @@ pub async fn serve_on(
     config: ServerConfig,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    let tls = config.tls.as_ref().map(tls::acceptor).transpose()?;
+    let limits = socket::Limits {
+        max_message_bytes: config.max_message_bytes.max(1024),
+        idle_session_timeout: config.idle_session_timeout.filter(|d| !d.is_zero()),
+    };
     let sockets = Arc::new(Semaphore::new(
         config.max_connections.saturating_add(STARTUP_SOCKETS_EXTRA),
     ));
@@ -225,8 +253,9 @@ pub async fn serve_on(
                     continue;
                 };
                 let conn = Arc::new(Conn::new(db.clone(), shared.clone(), peer));
+                let tls = tls.clone();
                 connections.spawn(async move {
-                    if let Err(e) = pgwire::tokio::process_socket(socket, None, Handlers(conn.clone())).await {
+                    if let Err(e) = socket::serve_socket(socket, tls, Handlers(conn.clone()), limits).await {
                         tracing::debug!("connection from {peer} ended: {e}");
                     }
                     conn.close();

@@ -1,12 +1,22 @@
-//! Connection startup (trust authentication, database name, connection
-//! limit, the parameters PostgreSQL reports) and cancel requests.
+//! Connection startup (authentication by the configured method, role and
+//! database checks, connection limit, the parameters PostgreSQL reports)
+//! and cancel requests.
+//!
+//! Like PostgreSQL: a client is authenticated first (trust, or a password
+//! exchange from `auth.rs`), then its role must exist (`28000 role "x" does
+//! not exist`) and have LOGIN (`28000 role "x" is not permitted to log
+//! in`), then the database must be audb's (`3D000`), then a session slot
+//! must be free (`53300`).
 
+use super::auth::{AuthMethod, Exchange, Next};
 use super::handlers::Conn;
 use super::sqlstate::{codes, fatal, warning};
 use super::{DATABASE_NAMES, PG_VERSION_NUM, server_version};
+use crate::catalog::roles;
 use crate::db::{Session, parse_timezone};
 use async_trait::async_trait;
 use futures::sink::{Sink, SinkExt};
+use parking_lot::Mutex;
 use pgwire::api::auth::{
     StartupHandler, protocol_negotiation, save_startup_parameters_to_metadata,
 };
@@ -98,7 +108,7 @@ fn parameter_statuses(session: &Session) -> Vec<(String, String)> {
         ("in_hot_standby".into(), "off".into()),
         ("integer_datetimes".into(), "on".into()),
         ("IntervalStyle".into(), setting("intervalstyle")),
-        ("is_superuser".into(), "on".into()),
+        ("is_superuser".into(), setting("is_superuser")),
         ("server_encoding".into(), "UTF8".into()),
         ("server_version".into(), server_version()),
         ("server_version_num".into(), PG_VERSION_NUM.into()),
@@ -108,45 +118,54 @@ fn parameter_statuses(session: &Session) -> Vec<(String, String)> {
     ]
 }
 
-#[async_trait]
-impl StartupHandler for Conn {
-    async fn on_startup<C>(
+/// A password exchange in progress, kept in the connection's session
+/// extensions between password messages.
+struct Pending {
+    exchange: Mutex<Option<(Exchange, Startup, String)>>,
+}
+
+impl Conn {
+    /// The method for this client: by its address, and `reject` for
+    /// loopback never applies to a trusted configuration.
+    fn auth_method(&self) -> AuthMethod {
+        if self.peer.ip().to_canonical().is_loopback() {
+            self.shared.config.auth
+        } else {
+            self.shared.config.remote_auth
+        }
+    }
+
+    /// After authentication: the database, the role's LOGIN right, the
+    /// session slot; then AuthenticationOk, the parameters, the key and
+    /// ReadyForQuery.
+    async fn finish<C>(
         &self,
         client: &mut C,
-        message: PgWireFrontendMessage,
+        startup: &Startup,
+        user: String,
+        final_message: Option<Authentication>,
     ) -> PgWireResult<()>
     where
         C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let PgWireFrontendMessage::Startup(startup) = message else {
-            // Trust authentication asks for nothing else.
-            return Err(fatal(
-                codes::PROTOCOL_VIOLATION,
-                "unexpected message during startup",
-            ));
-        };
-        protocol_negotiation(client, &startup).await?;
-        save_startup_parameters_to_metadata(client, &startup);
-        let Some(user) = client.metadata().get(METADATA_USER).cloned() else {
-            return Err(fatal(
-                codes::INVALID_AUTHORIZATION,
-                "no PostgreSQL user name specified in startup packet",
-            ));
-        };
         let database = client
             .metadata()
             .get(METADATA_DATABASE)
             .cloned()
             .unwrap_or_else(|| user.clone());
-        let ip = self.peer.ip().to_canonical();
-        if !ip.is_loopback() && !self.shared.config.trust_remote {
+        let role = roles::role(&self.db.store().snapshot(), &user);
+        let Some(role) = role else {
             return Err(fatal(
                 codes::INVALID_AUTHORIZATION,
-                format!(
-                    "no authentication method for host \"{ip}\", user \"{user}\", database \"{database}\": audb trusts loopback clients only"
-                ),
+                format!("role \"{user}\" does not exist"),
+            ));
+        };
+        if !role.login {
+            return Err(fatal(
+                codes::INVALID_AUTHORIZATION,
+                format!("role \"{user}\" is not permitted to log in"),
             ));
         }
         if !DATABASE_NAMES.contains(&database.as_str()) {
@@ -163,12 +182,25 @@ impl StartupHandler for Conn {
         }
         self.hold_slot();
         let mut session = Session::new(user);
-        let (applied, warnings) = apply_startup_settings(&startup, &mut session);
+        let md5 = self.shared.config.auth == AuthMethod::Md5
+            || self.shared.config.remote_auth == AuthMethod::Md5;
+        session.settings.insert(
+            "password_encryption".into(),
+            if md5 { "md5" } else { "scram-sha-256" }.into(),
+        );
+        session.settings.insert(
+            "is_superuser".into(),
+            if role.superuser { "on" } else { "off" }.into(),
+        );
+        let (applied, warnings) = apply_startup_settings(startup, &mut session);
         let (pid, secret) = self.shared.register_cancel(self.cancel_flag());
         client.set_pid_and_secret_key(pid, secret.clone());
         let statuses = parameter_statuses(&session);
         self.start_session(session, applied, pid);
 
+        if let Some(m) = final_message {
+            client.feed(PgWireBackendMessage::Authentication(m)).await?;
+        }
         client
             .feed(PgWireBackendMessage::Authentication(Authentication::Ok))
             .await?;
@@ -198,6 +230,99 @@ impl StartupHandler for Conn {
             .await?;
         client.set_state(PgWireConnectionState::ReadyForQuery);
         Ok(())
+    }
+}
+
+#[async_trait]
+impl StartupHandler for Conn {
+    async fn on_startup<C>(
+        &self,
+        client: &mut C,
+        message: PgWireFrontendMessage,
+    ) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let startup = match message {
+            PgWireFrontendMessage::Startup(startup) => startup,
+            PgWireFrontendMessage::PasswordMessageFamily(password) => {
+                let pending = client.session_extensions().get::<Pending>();
+                let taken = pending.and_then(|p| p.exchange.lock().take());
+                let Some((mut exchange, startup, user)) = taken else {
+                    return Err(fatal(
+                        codes::PROTOCOL_VIOLATION,
+                        "unexpected password message",
+                    ));
+                };
+                return match exchange.next(password)? {
+                    Next::Continue(request) => {
+                        client
+                            .send(PgWireBackendMessage::Authentication(request))
+                            .await?;
+                        let pending = client.session_extensions().get_or_insert_with(|| Pending {
+                            exchange: Mutex::new(None),
+                        });
+                        *pending.exchange.lock() = Some((exchange, startup, user));
+                        Ok(())
+                    }
+                    Next::Success(final_message) => {
+                        self.finish(client, &startup, user, final_message).await
+                    }
+                };
+            }
+            _ => {
+                return Err(fatal(
+                    codes::PROTOCOL_VIOLATION,
+                    "unexpected message during startup",
+                ));
+            }
+        };
+        protocol_negotiation(client, &startup).await?;
+        save_startup_parameters_to_metadata(client, &startup);
+        let Some(user) = client.metadata().get(METADATA_USER).cloned() else {
+            return Err(fatal(
+                codes::INVALID_AUTHORIZATION,
+                "no PostgreSQL user name specified in startup packet",
+            ));
+        };
+        let method = self.auth_method();
+        match method {
+            AuthMethod::Trust => self.finish(client, &startup, user, None).await,
+            AuthMethod::Reject => {
+                let database = client
+                    .metadata()
+                    .get(METADATA_DATABASE)
+                    .cloned()
+                    .unwrap_or_else(|| user.clone());
+                let ip = self.peer.ip().to_canonical();
+                let tls = if client.is_secure() {
+                    "SSL encryption"
+                } else {
+                    "no encryption"
+                };
+                Err(fatal(
+                    codes::INVALID_AUTHORIZATION,
+                    format!(
+                        "connection rejected for host \"{ip}\", user \"{user}\", database \"{database}\", {tls} (authentication method reject)"
+                    ),
+                ))
+            }
+            AuthMethod::ScramSha256 | AuthMethod::Md5 => {
+                let role = roles::role(&self.db.store().snapshot(), &user);
+                let (exchange, request) = Exchange::begin(method, &user, role.as_ref());
+                client
+                    .send(PgWireBackendMessage::Authentication(request))
+                    .await?;
+                client.set_state(PgWireConnectionState::AuthenticationInProgress);
+                let pending = client.session_extensions().get_or_insert_with(|| Pending {
+                    exchange: Mutex::new(None),
+                });
+                *pending.exchange.lock() = Some((exchange, startup, user));
+                Ok(())
+            }
+        }
     }
 }
 

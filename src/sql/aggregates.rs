@@ -109,18 +109,26 @@ fn is_aggregate_call(f: &Function) -> bool {
 /// Whether `e` contains a plain aggregate call.
 pub fn has_aggregate(e: &Expr) -> bool {
     use sqlparser::ast::{Visit, Visitor};
-    struct Find;
+    /// Counts subquery levels: their aggregates are their own.
+    struct Find(usize);
     impl Visitor for Find {
         type Break = ();
+        fn pre_visit_query(&mut self, _q: &sqlparser::ast::Query) -> ControlFlow<()> {
+            self.0 += 1;
+            ControlFlow::Continue(())
+        }
+        fn post_visit_query(&mut self, _q: &sqlparser::ast::Query) -> ControlFlow<()> {
+            self.0 -= 1;
+            ControlFlow::Continue(())
+        }
         fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
             match e {
-                Expr::Function(f) if is_aggregate_call(f) => ControlFlow::Break(()),
-                Expr::Subquery(_) | Expr::Exists { .. } => ControlFlow::Continue(()),
+                Expr::Function(f) if self.0 == 0 && is_aggregate_call(f) => ControlFlow::Break(()),
                 _ => ControlFlow::Continue(()),
             }
         }
     }
-    e.visit(&mut Find).is_break()
+    e.visit(&mut Find(0)).is_break()
 }
 
 /// An aggregate call as written: name, distinct, argument, filter.
@@ -189,11 +197,22 @@ pub fn extract_aggregates(e: &mut Expr, out: &mut Vec<RawAgg>) -> SqlResult<()> 
     struct Cut<'a> {
         out: &'a mut Vec<RawAgg>,
         err: Option<SqlError>,
+        /// Subquery levels entered (their aggregates are their own).
+        depth: usize,
     }
     impl VisitorMut for Cut<'_> {
         type Break = ();
+        fn pre_visit_query(&mut self, _q: &mut sqlparser::ast::Query) -> ControlFlow<()> {
+            self.depth += 1;
+            ControlFlow::Continue(())
+        }
+        fn post_visit_query(&mut self, _q: &mut sqlparser::ast::Query) -> ControlFlow<()> {
+            self.depth -= 1;
+            ControlFlow::Continue(())
+        }
         fn post_visit_expr(&mut self, e: &mut Expr) -> ControlFlow<()> {
             if let Expr::Function(f) = e
+                && self.depth == 0
                 && is_aggregate_call(f)
             {
                 match raw_agg(f) {
@@ -223,7 +242,11 @@ pub fn extract_aggregates(e: &mut Expr, out: &mut Vec<RawAgg>) -> SqlResult<()> 
             ControlFlow::Continue(())
         }
     }
-    let mut cut = Cut { out, err: None };
+    let mut cut = Cut {
+        out,
+        err: None,
+        depth: 0,
+    };
     let _ = e.visit(&mut cut);
     match cut.err {
         Some(err) => Err(err),
@@ -237,10 +260,23 @@ pub fn extract_aggregates(e: &mut Expr, out: &mut Vec<RawAgg>) -> SqlResult<()> 
 pub fn replace_group_refs(e: &mut Expr, groups: &[(Option<String>, Expr)]) {
     struct Swap<'a> {
         groups: &'a [(Option<String>, Expr)],
+        /// Subquery levels entered (their names are their own).
+        depth: usize,
     }
     impl VisitorMut for Swap<'_> {
         type Break = ();
+        fn pre_visit_query(&mut self, _q: &mut sqlparser::ast::Query) -> ControlFlow<()> {
+            self.depth += 1;
+            ControlFlow::Continue(())
+        }
+        fn post_visit_query(&mut self, _q: &mut sqlparser::ast::Query) -> ControlFlow<()> {
+            self.depth -= 1;
+            ControlFlow::Continue(())
+        }
         fn pre_visit_expr(&mut self, e: &mut Expr) -> ControlFlow<()> {
+            if self.depth > 0 {
+                return ControlFlow::Continue(());
+            }
             let col_name = match e {
                 Expr::Identifier(id) => Some(fold_ident(id)),
                 Expr::CompoundIdentifier(parts) if parts.len() == 2 => Some(fold_ident(&parts[1])),
@@ -256,7 +292,7 @@ pub fn replace_group_refs(e: &mut Expr, groups: &[(Option<String>, Expr)]) {
             ControlFlow::Continue(())
         }
     }
-    let _ = e.visit(&mut Swap { groups });
+    let _ = e.visit(&mut Swap { groups, depth: 0 });
 }
 
 /// Cuts the aggregate calls out of the select list, HAVING and ORDER BY
@@ -582,8 +618,8 @@ pub fn aggregate_relation(
     };
     let leaf = match &having {
         Some(h) => {
-            let b = super::scalar::bind(h, &gscope, &mut ctx.params.borrow_mut())?;
-            super::relation::filter(leaf.clone(), &b, ctx.eval)?
+            let b = ctx.bind(h, &gscope)?;
+            super::relation::filter(leaf.clone(), &b, ctx.eval, ctx.cancel)?
         }
         None => leaf.clone(),
     };

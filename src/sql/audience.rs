@@ -179,8 +179,8 @@ pub fn select_audience(
     };
     let leaf = match &having {
         Some(h) => {
-            let b = super::scalar::bind(h, &scope, &mut ctx.params.borrow_mut())?;
-            super::relation::filter(leaf, &b, ctx.eval)?
+            let b = ctx.bind(h, &scope)?;
+            super::relation::filter(leaf, &b, ctx.eval, ctx.cancel)?
         }
         None => leaf,
     };
@@ -239,17 +239,26 @@ impl Scope for GroupScope<'_> {
 
 /// Whether an expression uses a window function.
 fn has_window(e: &Expr) -> bool {
-    struct Find;
+    /// Counts subquery levels: their windows are their own.
+    struct Find(usize);
     impl Visitor for Find {
         type Break = ();
+        fn pre_visit_query(&mut self, _q: &sqlparser::ast::Query) -> ControlFlow<()> {
+            self.0 += 1;
+            ControlFlow::Continue(())
+        }
+        fn post_visit_query(&mut self, _q: &sqlparser::ast::Query) -> ControlFlow<()> {
+            self.0 -= 1;
+            ControlFlow::Continue(())
+        }
         fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
             match e {
-                Expr::Function(f) if f.over.is_some() => ControlFlow::Break(()),
+                Expr::Function(f) if self.0 == 0 && f.over.is_some() => ControlFlow::Break(()),
                 _ => ControlFlow::Continue(()),
             }
         }
     }
-    e.visit(&mut Find).is_break()
+    e.visit(&mut Find(0)).is_break()
 }
 
 /// Column names an expression references.

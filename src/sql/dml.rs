@@ -10,8 +10,8 @@
 use super::error::{SqlError, SqlResult, SqlState};
 use super::predicate::fold_ident;
 use super::scalar;
-use super::select::{EmptyScope, QueryCtx, table_name, where_pred};
-use super::types::DataType;
+use super::select::{EmptyScope, QueryCtx, run_query, table_name, where_pred};
+use super::types::{DataType, Datum};
 use crate::exec::convert::{encode_key, encode_value};
 use crate::exec::filter::{Pred, ShardEval};
 use crate::exec::parallel::map_shards;
@@ -178,54 +178,32 @@ pub fn insert(store: &Store, ctx: &QueryCtx<'_>, ins: &Insert) -> SqlResult<Stri
     let Some(source) = &ins.source else {
         return Err(SqlError::unsupported("INSERT without VALUES"));
     };
-    let SetExpr::Values(values) = source.body.as_ref() else {
-        return Err(SqlError::unsupported("INSERT … SELECT"));
+    let types: Vec<DataType> = targets
+        .iter()
+        .map(|t| match t {
+            Target::Key => key_data_type(&table),
+            Target::Tag(_, ty, _) => DataType::of_column(*ty),
+        })
+        .collect();
+    let rows = match source.body.as_ref() {
+        SetExpr::Values(values) if source.order_by.is_none() && source.limit_clause.is_none() => {
+            values_rows(ctx, values, &columns, &types)?
+        }
+        _ => select_rows(ctx, source, &columns, &types)?,
     };
-    let mut ops = Vec::with_capacity(values.rows.len());
+    let mut ops = Vec::with_capacity(rows.len());
     let mut keys_seen = HashSet::new();
     let mut total = 0u64;
-    for row in &values.rows {
-        if row.content.len() != targets.len() {
-            return Err(SqlError::syntax(if row.content.len() > targets.len() {
-                "INSERT has more expressions than target columns"
-            } else {
-                "INSERT has more target columns than expressions"
-            }));
-        }
+    for row in rows {
         let mut key = None;
         let mut vals = Vec::with_capacity(targets.len());
-        for (e, t) in row.content.iter().zip(&targets) {
+        for (d, t) in row.into_iter().zip(&targets) {
             match t {
-                Target::Key => {
-                    let b = scalar::bind_as(
-                        e,
-                        &EmptyScope,
-                        &mut ctx.params.borrow_mut(),
-                        key_data_type(&table),
-                    )?;
-                    if ctx.dry_run {
-                        continue;
-                    }
-                    let d = scalar::eval(&b, &[], ctx.eval)?;
-                    key = Some(encode_key(&d, schema.key_type, &schema.key_name)?);
-                }
+                Target::Key => key = Some(encode_key(&d, schema.key_type, &schema.key_name)?),
                 Target::Tag(id, ty, name) => {
-                    let b = scalar::bind_as(
-                        e,
-                        &EmptyScope,
-                        &mut ctx.params.borrow_mut(),
-                        DataType::of_column(*ty),
-                    )?;
-                    if ctx.dry_run {
-                        continue;
-                    }
-                    let d = scalar::eval(&b, &[], ctx.eval)?;
-                    vals.push((*id, encode_value(&d, *ty, name)?, name.clone()));
+                    vals.push((*id, encode_value(&d, *ty, name)?, name.clone()))
                 }
             }
-        }
-        if ctx.dry_run {
-            continue;
         }
         let Some(key) = key else {
             return Err(SqlError::internal(format!("no key at position {key_pos}")));
@@ -284,6 +262,87 @@ pub fn insert(store: &Store, ctx: &QueryCtx<'_>, ins: &Insert) -> SqlResult<Stri
         };
     }
     Ok(format!("INSERT 0 {total}"))
+}
+
+/// 42601 when a row has more or fewer values than target columns.
+fn check_width(values: usize, targets: usize) -> SqlResult<()> {
+    if values == targets {
+        return Ok(());
+    }
+    Err(SqlError::syntax(if values > targets {
+        "INSERT has more expressions than target columns"
+    } else {
+        "INSERT has more target columns than expressions"
+    }))
+}
+
+/// The rows of `VALUES`, each expression bound as an assignment to its
+/// column (untyped literals parse as the column's type). Nothing is
+/// evaluated in a dry run.
+fn values_rows(
+    ctx: &QueryCtx<'_>,
+    values: &sqlparser::ast::Values,
+    columns: &[String],
+    types: &[DataType],
+) -> SqlResult<Vec<Vec<Datum>>> {
+    let mut rows = Vec::with_capacity(values.rows.len());
+    for row in &values.rows {
+        check_width(row.content.len(), types.len())?;
+        let mut out = Vec::with_capacity(types.len());
+        for ((e, ty), name) in row.content.iter().zip(types).zip(columns) {
+            let mut params = ctx.params.borrow().clone();
+            let b =
+                scalar::bind_assign_with(e, &EmptyScope, &mut params, *ty, Some(name), Some(ctx));
+            *ctx.params.borrow_mut() = params;
+            let b = b?;
+            if !ctx.dry_run {
+                out.push(scalar::eval(&b, &[], ctx.eval)?);
+            }
+        }
+        if !ctx.dry_run {
+            rows.push(out);
+        }
+    }
+    Ok(rows)
+}
+
+/// The rows of `INSERT … SELECT`: the query's columns converted to the
+/// target columns' types with assignment casts (42804 where PostgreSQL has
+/// none, e.g. text into integer).
+fn select_rows(
+    ctx: &QueryCtx<'_>,
+    source: &sqlparser::ast::Query,
+    columns: &[String],
+    types: &[DataType],
+) -> SqlResult<Vec<Vec<Datum>>> {
+    let rel = run_query(&ctx.nested()?, source)?;
+    check_width(rel.columns.len(), types.len())?;
+    for ((c, ty), name) in rel.columns.iter().zip(types).zip(columns) {
+        if c.ty != *ty && !scalar::can_coerce(c.ty, *ty, scalar::CoercionKind::Assignment) {
+            return Err(SqlError::mismatch(format!(
+                "column \"{name}\" is of type {} but expression is of type {}",
+                ty.name(),
+                c.ty.name()
+            ))
+            .with_hint("You will need to rewrite or cast the expression."));
+        }
+    }
+    let mut rows = Vec::with_capacity(rel.rows.len());
+    for (i, row) in rel.rows.into_iter().enumerate() {
+        if i % 1024 == 0 {
+            ctx.cancel.check()?;
+        }
+        let mut out = Vec::with_capacity(types.len());
+        for ((d, c), ty) in row.into_iter().zip(&rel.columns).zip(types) {
+            out.push(if c.ty == *ty {
+                d
+            } else {
+                scalar::cast(d, c.ty, *ty, ctx.eval)?
+            });
+        }
+        rows.push(out);
+    }
+    Ok(rows)
 }
 
 fn assignment_column(a: &Assignment) -> SqlResult<String> {

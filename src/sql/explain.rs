@@ -1,11 +1,21 @@
-//! `EXPLAIN`: the bitmap plan of a query with estimated cardinalities.
+//! `EXPLAIN`: the bitmap plan of a query with estimated cardinalities, and
+//! with `ANALYZE` each node's actual rows and time.
+//!
+//! `EXPLAIN ANALYZE` runs the filter once more with an instrumented
+//! evaluator ([`NodeStats`]) over every shard: each node shows the rows where
+//! it was TRUE (and FALSE, where a `NOT` asked for that set), summed over the
+//! shards that computed it, and the time spent in it including its children.
+//! A node skipped by a short-circuit (an AND whose running intersection was
+//! already empty) shows `never executed`, as in PostgreSQL.
 
 use super::error::SqlResult;
 use super::select::{QueryCtx, table_name, where_pred};
-use crate::exec::filter::Pred;
+use crate::exec::filter::{NodeStats, Pred, ShardEval};
+use crate::exec::parallel::map_shards;
 use crate::index::bsi::CompareOp;
 use crate::storage::TableSnapshot;
 use sqlparser::ast::{Query, SetExpr, TableFactor};
+use std::time::Instant;
 
 fn op_symbol(op: CompareOp) -> &'static str {
     match op {
@@ -24,7 +34,37 @@ fn col_name(t: &TableSnapshot, id: u32) -> String {
         .map_or_else(|| format!("#{id}"), |c| c.name.clone())
 }
 
-fn describe(t: &TableSnapshot, p: &Pred, depth: usize, out: &mut Vec<String>) {
+fn actual(stats: Option<&NodeStats>, p: &Pred) -> String {
+    let Some(stats) = stats else {
+        return String::new();
+    };
+    match stats.get(p) {
+        None => "; never executed".into(),
+        Some(a) => {
+            let mut s = String::new();
+            if a.true_evals > 0 {
+                s.push_str(&format!("; actual rows={}", a.true_rows));
+            }
+            if a.false_evals > 0 {
+                s.push_str(&format!("; actual false rows={}", a.false_rows));
+            }
+            let shards = a.true_evals.max(a.false_evals);
+            s.push_str(&format!(
+                " time={:.3} ms shards={shards}",
+                a.time.as_secs_f64() * 1000.0
+            ));
+            s
+        }
+    }
+}
+
+fn describe(
+    t: &TableSnapshot,
+    p: &Pred,
+    depth: usize,
+    stats: Option<&NodeStats>,
+    out: &mut Vec<String>,
+) {
     let pad = "  ".repeat(depth);
     let est = p.estimate(t);
     let line = match p {
@@ -52,18 +92,29 @@ fn describe(t: &TableSnapshot, p: &Pred, depth: usize, out: &mut Vec<String>) {
         Pred::IsTrue(_) => "IsTrue".into(),
         Pred::IsFalse(_) => "IsFalse".into(),
     };
-    out.push(format!("{pad}-> {line}  (estimate ≤ {est} rows)"));
+    let act = actual(stats, p);
+    out.push(format!("{pad}-> {line}  (estimate ≤ {est} rows{act})"));
     match p {
-        Pred::And(items) | Pred::Or(items) => {
-            items.iter().for_each(|i| describe(t, i, depth + 1, out))
-        }
-        Pred::Not(i) | Pred::IsTrue(i) | Pred::IsFalse(i) => describe(t, i, depth + 1, out),
+        Pred::And(items) | Pred::Or(items) => items
+            .iter()
+            .for_each(|i| describe(t, i, depth + 1, stats, out)),
+        Pred::Not(i) | Pred::IsTrue(i) | Pred::IsFalse(i) => describe(t, i, depth + 1, stats, out),
         _ => {}
     }
 }
 
 /// Plan lines for a query.
 pub fn explain_query(ctx: &QueryCtx<'_>, q: &Query) -> SqlResult<Vec<String>> {
+    explain(ctx, q, false)
+}
+
+/// Plan lines for a query with each bitmap node's actual rows and time
+/// (`EXPLAIN ANALYZE`; the caller adds the whole query's run).
+pub fn explain_analyze(ctx: &QueryCtx<'_>, q: &Query) -> SqlResult<Vec<String>> {
+    explain(ctx, q, true)
+}
+
+fn explain(ctx: &QueryCtx<'_>, q: &Query, analyze: bool) -> SqlResult<Vec<String>> {
     let mut out = Vec::new();
     if let SetExpr::Select(s) = q.body.as_ref()
         && let [from] = s.from.as_slice()
@@ -87,7 +138,23 @@ pub fn explain_query(ctx: &QueryCtx<'_>, q: &Query) -> SqlResult<Vec<String>> {
                 t.shard_count(),
                 t.row_id_end()
             ));
-            describe(&t, &pred, 1, &mut out);
+            if !analyze {
+                describe(&t, &pred, 1, None, &mut out);
+                return Ok(out);
+            }
+            let stats = NodeStats::default();
+            let started = Instant::now();
+            let counts = map_shards(t.shard_count(), ctx.cancel, |shard| {
+                let eval = ShardEval::new(&t, shard)?.with_stats(&stats);
+                Ok(eval.eval_true(&pred)?.len())
+            })?;
+            let took = started.elapsed();
+            out[0].push_str(&format!(
+                "  (actual rows={} time={:.3} ms)",
+                counts.iter().sum::<u64>(),
+                took.as_secs_f64() * 1000.0
+            ));
+            describe(&t, &pred, 1, Some(&stats), &mut out);
             return Ok(out);
         }
     }

@@ -35,6 +35,11 @@ pub trait PredContext {
     fn key_subquery(&self, q: &Query) -> SqlResult<Pred>;
     /// The session's time zone offset, for date/timestamptz comparisons.
     fn timezone_offset_secs(&self) -> i32;
+    /// Whether `qualifier.name` is a column of an enclosing query (a
+    /// correlated reference: a constant for this query).
+    fn is_outer_column(&self, _qualifier: Option<&str>, _name: &str) -> bool {
+        false
+    }
 }
 
 /// A column reference resolved against the table.
@@ -68,6 +73,9 @@ pub fn column_ref(ctx: &dyn PredContext, e: &Expr) -> SqlResult<Option<ColRef>> 
     if let Some(q) = &qualifier
         && !ctx.qualifies(q)
     {
+        if ctx.is_outer_column(Some(q), &name) {
+            return Ok(None);
+        }
         return Err(SqlError::new(
             SqlState::UndefinedTable,
             format!("missing FROM-clause entry for table \"{q}\""),
@@ -79,6 +87,7 @@ pub fn column_ref(ctx: &dyn PredContext, e: &Expr) -> SqlResult<Option<ColRef>> 
     }
     match schema.column(&name) {
         Some(c) if !crate::catalog::is_hidden(&c.name) => Ok(Some(ColRef::Tag(c.clone()))),
+        _ if ctx.is_outer_column(qualifier.as_deref(), &name) => Ok(None),
         _ => Err(SqlError::new(
             SqlState::UndefinedColumn,
             format!("column \"{name}\" does not exist"),
@@ -86,24 +95,41 @@ pub fn column_ref(ctx: &dyn PredContext, e: &Expr) -> SqlResult<Option<ColRef>> 
     }
 }
 
-/// Whether `e` mentions no column (so it can be evaluated once).
-fn is_constant(e: &Expr) -> bool {
+/// Whether `e` mentions no column of the table (so it can be evaluated
+/// once): references to enclosing queries and whole subqueries are
+/// constants here (a subquery that references this table's columns is
+/// rejected when it is bound).
+fn is_constant(ctx: &dyn PredContext, e: &Expr) -> bool {
     use sqlparser::ast::{Visit, Visitor};
     use std::ops::ControlFlow;
-    struct FindColumn;
-    impl Visitor for FindColumn {
+    struct FindColumn<'a> {
+        ctx: &'a dyn PredContext,
+        /// Subquery levels entered (their names are their own).
+        depth: usize,
+    }
+    impl Visitor for FindColumn<'_> {
         type Break = ();
+        fn pre_visit_query(&mut self, _q: &Query) -> ControlFlow<()> {
+            self.depth += 1;
+            ControlFlow::Continue(())
+        }
+        fn post_visit_query(&mut self, _q: &Query) -> ControlFlow<()> {
+            self.depth -= 1;
+            ControlFlow::Continue(())
+        }
         fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
             match e {
-                Expr::Identifier(_)
-                | Expr::CompoundIdentifier(_)
-                | Expr::Subquery(_)
-                | Expr::Exists { .. } => ControlFlow::Break(()),
+                Expr::Identifier(_) | Expr::CompoundIdentifier(_) if self.depth == 0 => {
+                    match column_ref(self.ctx, e) {
+                        Ok(None) => ControlFlow::Continue(()),
+                        _ => ControlFlow::Break(()),
+                    }
+                }
                 _ => ControlFlow::Continue(()),
             }
         }
     }
-    e.visit(&mut FindColumn).is_continue()
+    e.visit(&mut FindColumn { ctx, depth: 0 }).is_continue()
 }
 
 fn unsupported(e: &Expr) -> SqlError {
@@ -156,7 +182,9 @@ pub fn compile(ctx: &dyn PredContext, e: &Expr) -> SqlResult<Pred> {
             let p = match column_ref(ctx, inner)? {
                 Some(ColRef::Key) => Pred::Const(Some(false)),
                 Some(ColRef::Tag(c)) => Pred::IsNull { col: c.id },
-                None if is_constant(inner) => Pred::Const(Some(ctx.eval_const(inner)?.0.is_null())),
+                None if is_constant(ctx, inner) => {
+                    Pred::Const(Some(ctx.eval_const(inner)?.0.is_null()))
+                }
                 None => {
                     let p = compile(ctx, inner)?;
                     Pred::And(vec![
@@ -171,18 +199,24 @@ pub fn compile(ctx: &dyn PredContext, e: &Expr) -> SqlResult<Pred> {
                 p
             })
         }
-        Expr::Identifier(_) | Expr::CompoundIdentifier(_) => match column_ref(ctx, e)? {
-            Some(ColRef::Tag(c)) if c.ty == ColumnType::Boolean => Ok(Pred::Flag {
-                col: c.id,
-                value: true,
-            }),
-            Some(ColRef::Tag(c)) => Err(SqlError::mismatch(format!(
-                "argument of WHERE must be type boolean, not type {}",
-                DataType::of_column(c.ty).name()
-            ))),
-            _ => Err(SqlError::mismatch("argument of WHERE must be type boolean")),
-        },
+        Expr::Identifier(_) | Expr::CompoundIdentifier(_) if !is_constant(ctx, e) => {
+            match column_ref(ctx, e)? {
+                Some(ColRef::Tag(c)) if c.ty == ColumnType::Boolean => Ok(Pred::Flag {
+                    col: c.id,
+                    value: true,
+                }),
+                Some(ColRef::Tag(c)) => Err(SqlError::mismatch(format!(
+                    "argument of WHERE must be type boolean, not type {}",
+                    DataType::of_column(c.ty).name()
+                ))),
+                _ => Err(SqlError::mismatch("argument of WHERE must be type boolean")),
+            }
+        }
         Expr::BinaryOp { left, op, right } => compile_binary(ctx, e, left, op, right),
+        Expr::In {
+            target: InTarget::Subquery(_),
+            ..
+        } if is_constant(ctx, e) => const_pred(ctx, e),
         Expr::In {
             expr,
             target,
@@ -223,6 +257,24 @@ pub fn compile(ctx: &dyn PredContext, e: &Expr) -> SqlResult<Pred> {
             Ok(if *negated { Pred::Not(Box::new(p)) } else { p })
         }
         Expr::AnyOp {
+            compare_op: BinaryOperator::Eq,
+            right,
+            ..
+        } if matches!(right.as_ref(), Expr::Subquery(_)) && is_constant(ctx, e) => {
+            const_pred(ctx, e)
+        }
+        Expr::AnyOp {
+            left,
+            compare_op: BinaryOperator::Eq,
+            right,
+            ..
+        } if matches!(right.as_ref(), Expr::Subquery(_)) => {
+            let Expr::Subquery(q) = right.as_ref() else {
+                return Err(unsupported(e));
+            };
+            compile_in(ctx, e, left, &InTarget::Subquery(q.clone()))
+        }
+        Expr::AnyOp {
             left,
             compare_op: BinaryOperator::Eq,
             right,
@@ -230,7 +282,7 @@ pub fn compile(ctx: &dyn PredContext, e: &Expr) -> SqlResult<Pred> {
         } => {
             // 'x' = ANY(tags)
             match column_ref(ctx, right)? {
-                Some(ColRef::Tag(c)) if c.ty == ColumnType::TextArray && is_constant(left) => {
+                Some(ColRef::Tag(c)) if c.ty == ColumnType::TextArray && is_constant(ctx, left) => {
                     let (d, _) = ctx.eval_const(left)?;
                     Ok(match d {
                         Datum::Null => Pred::Const(None),
@@ -243,15 +295,20 @@ pub fn compile(ctx: &dyn PredContext, e: &Expr) -> SqlResult<Pred> {
                 _ => Err(unsupported(e)),
             }
         }
-        _ if is_constant(e) => match ctx.eval_const(e)? {
-            (Datum::Bool(b), _) => Ok(Pred::Const(Some(b))),
-            (Datum::Null, _) => Ok(Pred::Const(None)),
-            (_, ty) => Err(SqlError::mismatch(format!(
-                "argument of WHERE must be type boolean, not type {}",
-                ty.name()
-            ))),
-        },
+        _ if is_constant(ctx, e) => const_pred(ctx, e),
         _ => Err(unsupported(e)),
+    }
+}
+
+/// A condition without columns of the table, evaluated once.
+fn const_pred(ctx: &dyn PredContext, e: &Expr) -> SqlResult<Pred> {
+    match ctx.eval_const(e)? {
+        (Datum::Bool(b), _) => Ok(Pred::Const(Some(b))),
+        (Datum::Null, _) => Ok(Pred::Const(None)),
+        (_, ty) => Err(SqlError::mismatch(format!(
+            "argument of WHERE must be type boolean, not type {}",
+            ty.name()
+        ))),
     }
 }
 
@@ -310,7 +367,7 @@ fn compile_binary(
             let Some(ColRef::Tag(c)) = column_ref(ctx, left)? else {
                 return Err(unsupported(e));
             };
-            if c.ty != ColumnType::TextArray || !is_constant(right) {
+            if c.ty != ColumnType::TextArray || !is_constant(ctx, right) {
                 return Err(unsupported(e));
             }
             let (d, _) = ctx.eval_const(right)?;
@@ -324,7 +381,7 @@ fn compile_binary(
                 Pred::AnyValue { col: c.id, values }
             })
         }
-        _ if is_constant(e) => compile(ctx, e),
+        _ if is_constant(ctx, e) => const_pred(ctx, e),
         _ => Err(unsupported(e)),
     }
 }
@@ -531,9 +588,9 @@ fn compare(
     right: &Expr,
 ) -> SqlResult<Pred> {
     let (col, constant, op) = match (column_ref(ctx, left)?, column_ref(ctx, right)?) {
-        (Some(c), None) if is_constant(right) => (c, right, *op),
-        (None, Some(c)) if is_constant(left) => (c, left, op.flip()),
-        (None, None) if is_constant(e) => return compile(ctx, e),
+        (Some(c), None) if is_constant(ctx, right) => (c, right, *op),
+        (None, Some(c)) if is_constant(ctx, left) => (c, left, op.flip()),
+        (None, None) if is_constant(ctx, e) => return const_pred(ctx, e),
         _ => return Err(unsupported(e)),
     };
     let hint = match &col {
@@ -729,7 +786,7 @@ fn like(
     let Some(ColRef::Tag(c)) = column_ref(ctx, expr)? else {
         return Err(unsupported(e));
     };
-    if c.ty != ColumnType::Text || !is_constant(pattern) {
+    if c.ty != ColumnType::Text || !is_constant(ctx, pattern) {
         return Err(unsupported(e));
     }
     let pattern = match ctx.eval_const(pattern)?.0 {

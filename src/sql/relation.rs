@@ -11,6 +11,7 @@ use super::scalar::{
     self, BoundExpr, EvalContext, ScalarExpr, Scope, WindowExpr, compare_datums, select_common_type,
 };
 use super::types::{DataType, Datum};
+use crate::exec::parallel::Cancel;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
@@ -55,15 +56,19 @@ pub fn project(
     rel: &Relation,
     exprs: &[(String, BoundExpr)],
     ctx: &EvalContext,
+    cancel: &Cancel,
 ) -> SqlResult<Relation> {
     check_rows(rel.rows.len())?;
     let mut windows: Vec<&WindowExpr> = Vec::new();
     for (_, e) in exprs {
         collect_windows(&e.expr, &mut windows);
     }
-    let values = scalar::eval_windows(&windows, &rel.rows, ctx)?;
+    let values = scalar::eval_windows(&windows, &rel.rows, ctx, cancel)?;
     let mut rows = Vec::with_capacity(rel.rows.len());
     for (i, row) in rel.rows.iter().enumerate() {
+        if i % scalar::CANCEL_CHECK_ROWS == 0 {
+            cancel.check()?;
+        }
         let env = scalar::Env {
             row,
             ctx,
@@ -153,13 +158,26 @@ fn visit_children<'a>(e: &'a ScalarExpr, f: &mut dyn FnMut(&'a ScalarExpr)) {
             f(arg);
             f(array);
         }
+        ScalarExpr::Subquery(s) => {
+            if let scalar::SubqueryKind::In { arg, .. } = &s.kind {
+                f(arg);
+            }
+        }
     }
 }
 
 /// Keeps the rows where `pred` is TRUE (not FALSE, not NULL).
-pub fn filter(rel: Relation, pred: &BoundExpr, ctx: &EvalContext) -> SqlResult<Relation> {
+pub fn filter(
+    rel: Relation,
+    pred: &BoundExpr,
+    ctx: &EvalContext,
+    cancel: &Cancel,
+) -> SqlResult<Relation> {
     let mut rows = Vec::new();
-    for row in rel.rows {
+    for (i, row) in rel.rows.into_iter().enumerate() {
+        if i % scalar::CANCEL_CHECK_ROWS == 0 {
+            cancel.check()?;
+        }
         if scalar::eval(pred, &row, ctx)? == Datum::Bool(true) {
             rows.push(row);
         }
@@ -184,16 +202,25 @@ pub struct SortKey {
 
 /// Sorts rows by `keys` (stable: equal rows keep their order), in
 /// PostgreSQL's order for each type (text bytewise, as collation C).
-pub fn sort(rel: Relation, keys: &[SortKey], ctx: &EvalContext) -> SqlResult<Relation> {
+/// Checks `cancel` (57014) while computing keys and while sorting.
+pub fn sort(
+    rel: Relation,
+    keys: &[SortKey],
+    ctx: &EvalContext,
+    cancel: &Cancel,
+) -> SqlResult<Relation> {
     let mut keyed = Vec::with_capacity(rel.rows.len());
-    for row in rel.rows {
+    for (i, row) in rel.rows.into_iter().enumerate() {
+        if i % scalar::CANCEL_CHECK_ROWS == 0 {
+            cancel.check()?;
+        }
         let k = keys
             .iter()
             .map(|k| scalar::eval(&k.expr, &row, ctx))
             .collect::<SqlResult<Vec<_>>>()?;
         keyed.push((k, row));
     }
-    keyed.sort_by(|(a, _), (b, _)| {
+    scalar::sort_cancellable(&mut keyed, cancel, |(a, _), (b, _)| {
         for (i, key) in keys.iter().enumerate() {
             let nulls_first = key.nulls_first.unwrap_or(key.descending);
             let (x, y) = (&a[i], &b[i]);
@@ -221,7 +248,7 @@ pub fn sort(rel: Relation, keys: &[SortKey], ctx: &EvalContext) -> SqlResult<Rel
             }
         }
         Ordering::Equal
-    });
+    })?;
     Ok(Relation {
         columns: rel.columns,
         rows: keyed.into_iter().map(|(_, r)| r).collect(),

@@ -66,7 +66,7 @@ fn project_sorted(rel: &Relation, exprs: &[&str]) -> Vec<String> {
         .map(|e| (e.to_string(), bind_on(rel, e)))
         .collect();
     bound.push(("s".into(), bind_on(rel, "s")));
-    let out = project(rel, &bound, &ctx).unwrap();
+    let out = project(rel, &bound, &ctx, &Cancel::none()).unwrap();
     let key = SortKey {
         expr: BoundExpr::new(ScalarExpr::Column {
             index: exprs.len(),
@@ -75,7 +75,7 @@ fn project_sorted(rel: &Relation, exprs: &[&str]) -> Vec<String> {
         descending: false,
         nulls_first: None,
     };
-    let out = sort(out, &[key], &ctx).unwrap();
+    let out = sort(out, &[key], &ctx, &Cancel::none()).unwrap();
     out.rows
         .iter()
         .map(|row| {
@@ -147,6 +147,7 @@ fn avg_of_integers_uses_numeric_division_scale() {
         &rel,
         &[("a".into(), bind_on(&rel, "avg(x) OVER ()"))],
         &EvalContext::default(),
+        &Cancel::none(),
     )
     .unwrap();
     assert_eq!(
@@ -194,11 +195,11 @@ fn key(descending: bool, nulls_first: Option<bool>) -> SortKey {
 fn sort_places_nulls_like_postgres() {
     let ctx = EvalContext::default();
     let rel = ints(&[Some(1), None, Some(3), Some(2)]);
-    let asc = sort(rel.clone(), &[key(false, None)], &ctx).unwrap();
+    let asc = sort(rel.clone(), &[key(false, None)], &ctx, &Cancel::none()).unwrap();
     assert_eq!(int_column(&asc), [Some(1), Some(2), Some(3), None]);
-    let desc = sort(rel.clone(), &[key(true, None)], &ctx).unwrap();
+    let desc = sort(rel.clone(), &[key(true, None)], &ctx, &Cancel::none()).unwrap();
     assert_eq!(int_column(&desc), [None, Some(3), Some(2), Some(1)]);
-    let nulls_first = sort(rel, &[key(false, Some(true))], &ctx).unwrap();
+    let nulls_first = sort(rel, &[key(false, Some(true))], &ctx, &Cancel::none()).unwrap();
     assert_eq!(int_column(&nulls_first), [None, Some(1), Some(2), Some(3)]);
 }
 
@@ -221,7 +222,7 @@ fn text_sorts_bytewise() {
         descending: false,
         nulls_first: None,
     };
-    let out = sort(rel, &[k], &ctx).unwrap();
+    let out = sort(rel, &[k], &ctx, &Cancel::none()).unwrap();
     let got: Vec<Datum> = out.rows.into_iter().map(|mut r| r.remove(0)).collect();
     assert_eq!(got, vec![text("B"), text("_"), text("a"), text("b")]);
 }
@@ -244,14 +245,22 @@ fn sort_is_stable() {
             .map(|i| vec![Datum::Int(i % 2), Datum::Int(i)])
             .collect(),
     };
-    let out = sort(rel, &[key(false, None)], &ctx).unwrap();
+    let out = sort(rel, &[key(false, None)], &ctx, &Cancel::none()).unwrap();
     let tags: Vec<Datum> = out.rows.iter().map(|r| r[1].clone()).collect();
     let want: Vec<Datum> = [0, 2, 4, 1, 3, 5].iter().map(|v| Datum::Int(*v)).collect();
     assert_eq!(tags, want);
 }
 
 fn sorted(rel: Relation) -> Vec<Option<i64>> {
-    int_column(&sort(rel, &[key(false, None)], &EvalContext::default()).unwrap())
+    int_column(
+        &sort(
+            rel,
+            &[key(false, None)],
+            &EvalContext::default(),
+            &Cancel::none(),
+        )
+        .unwrap(),
+    )
 }
 
 /// PostgreSQL: (1),(1),(2) UNION (2),(3) → 1,2,3; UNION ALL → 1,1,2,2,3;
@@ -333,7 +342,7 @@ fn distinct_treats_nulls_as_equal() {
 fn filter_keeps_only_true_rows() {
     let rel = ints(&[Some(1), None, Some(3)]);
     let pred = bind_on(&rel, "x > 1");
-    let out = filter(rel, &pred, &EvalContext::default()).unwrap();
+    let out = filter(rel, &pred, &EvalContext::default(), &Cancel::none()).unwrap();
     assert_eq!(int_column(&out), [Some(3)]);
 }
 
@@ -383,4 +392,28 @@ fn oversized_relations_are_54000() {
         check_rows(RELATION_ROWS_MAX + 1).unwrap_err().state,
         SqlState::ProgramLimitExceeded
     );
+}
+
+/// A cancelled statement stops sorting and window evaluation with 57014.
+#[test]
+fn sort_and_windows_stop_when_cancelled() {
+    let rel = ints(&(0..10_000).map(Some).collect::<Vec<_>>());
+    let cancel = Cancel::none();
+    cancel.cancel();
+    let key = SortKey {
+        expr: BoundExpr::new(ScalarExpr::Column {
+            index: 0,
+            ty: DataType::Int8,
+        }),
+        descending: true,
+        nulls_first: None,
+    };
+    let err = sort(rel.clone(), &[key], &EvalContext::default(), &cancel).unwrap_err();
+    assert_eq!(err.state, SqlState::QueryCanceled);
+    let w = bind_on(&rel, "row_number() OVER (ORDER BY x DESC)");
+    let err = project(&rel, &[("r".into(), w)], &EvalContext::default(), &cancel).unwrap_err();
+    assert_eq!(err.state, SqlState::QueryCanceled);
+    let mut idx: Vec<u32> = (0..100_000).rev().collect();
+    let err = scalar::sort_cancellable(&mut idx, &cancel, |a, b| a.cmp(b)).unwrap_err();
+    assert_eq!(err.state, SqlState::QueryCanceled);
 }

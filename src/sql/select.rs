@@ -13,6 +13,7 @@ use super::error::{SqlError, SqlResult, SqlState};
 use super::predicate::{self, ColRef, PredContext, fold_ident};
 use super::relation::{self, Column, Relation, SortKey};
 use super::scalar::{self, BoundExpr, EvalContext, Params, Scope};
+use super::subquery::OuterFrame;
 use super::types::{DataType, Datum};
 use crate::catalog::{self, Catalog};
 use crate::exec::aggregate::{GroupBy, GroupValue, aggregate};
@@ -48,6 +49,9 @@ pub struct QueryCtx<'a> {
     pub dry_run: bool,
     /// The session user (catalog relations show it).
     pub user: String,
+    /// The enclosing query when this one runs as a subquery of an
+    /// expression (its columns are visible here as outer references).
+    pub(crate) outer: Option<&'a OuterFrame<'a>>,
 }
 
 impl<'a> QueryCtx<'a> {
@@ -68,9 +72,19 @@ impl<'a> QueryCtx<'a> {
             depth: 0,
             dry_run,
             user: user.to_owned(),
+            outer: None,
         }
     }
+
     pub(super) fn nested(&self) -> SqlResult<QueryCtx<'_>> {
+        self.nested_in(self.outer)
+    }
+
+    /// A context one level deeper whose enclosing query is `outer`.
+    pub(crate) fn nested_in<'b>(
+        &'b self,
+        outer: Option<&'b OuterFrame<'b>>,
+    ) -> SqlResult<QueryCtx<'b>> {
         if self.depth >= QUERY_DEPTH_MAX {
             return Err(SqlError::new(
                 SqlState::StatementTooComplex,
@@ -85,11 +99,24 @@ impl<'a> QueryCtx<'a> {
             depth: self.depth + 1,
             dry_run: self.dry_run,
             user: self.user.clone(),
+            outer,
         })
     }
 
-    pub(super) fn bind(&self, e: &Expr, scope: &dyn Scope) -> SqlResult<BoundExpr> {
-        scalar::bind(e, scope, &mut self.params.borrow_mut())
+    /// Binds `e` in `scope`; subqueries run through this context and names
+    /// of enclosing queries resolve as outer references.
+    pub(crate) fn bind(&self, e: &Expr, scope: &dyn Scope) -> SqlResult<BoundExpr> {
+        // The binder keeps the parameter types while subqueries (which bind
+        // through this context again) run, so it works on a copy.
+        let mut params = self.params.borrow().clone();
+        let bound = scalar::bind_with(e, scope, &mut params, self);
+        *self.params.borrow_mut() = params;
+        bound
+    }
+
+    /// Whether `qualifier.name` is a column of an enclosing query.
+    pub(crate) fn is_outer_column(&self, qualifier: Option<&str>, name: &str) -> bool {
+        self.outer.is_some_and(|f| f.has(qualifier, name))
     }
 
     /// Evaluates an expression without column references; an untyped
@@ -99,7 +126,10 @@ impl<'a> QueryCtx<'a> {
         if !bare {
             return self.eval_const(e);
         }
-        let b = scalar::bind_as(e, &EmptyScope, &mut self.params.borrow_mut(), hint)?;
+        let mut params = self.params.borrow().clone();
+        let b = scalar::bind_assign_with(e, &EmptyScope, &mut params, hint, None, Some(self));
+        *self.params.borrow_mut() = params;
+        let b = b?;
         let d = scalar::eval(&b, &[], self.eval)?;
         Ok((d, b.ty))
     }
@@ -288,8 +318,8 @@ pub(super) fn factor_source(ctx: &QueryCtx<'_>, factor: &TableFactor) -> SqlResu
         TableFactor::Table {
             name, alias, args, ..
         } => {
-            if args.is_some() {
-                return Err(SqlError::unsupported("table functions"));
+            if let Some(a) = args {
+                return super::table_func::table_function(ctx, name, &a.args, alias.as_ref());
             }
             let (schema, table) = table_name(name)?;
             let alias_name = alias.as_ref().map(|a| fold_ident(&a.name));
@@ -353,6 +383,13 @@ pub(super) fn factor_source(ctx: &QueryCtx<'_>, factor: &TableFactor) -> SqlResu
             let quals = vec![q; rel.columns.len()];
             Ok(Source::Rel { rel, quals })
         }
+        TableFactor::UNNEST {
+            alias,
+            array_exprs,
+            with_offset: false,
+            with_ordinality: false,
+            ..
+        } => super::table_func::unnest(ctx, array_exprs, alias.as_ref()),
         other => Err(SqlError::unsupported(format!("FROM {other}"))),
     }
 }
@@ -469,11 +506,26 @@ impl PredContext for AudiencePredCtx<'_> {
     }
 
     fn eval_const(&self, e: &Expr) -> SqlResult<(Datum, DataType)> {
-        self.ctx.eval_const(e)
+        let scope = AudienceConstScope {
+            table: self.table,
+            alias: self.alias,
+        };
+        let b = self.ctx.bind(e, &scope)?;
+        let d = scalar::eval(&b, &[], self.ctx.eval)?;
+        Ok((d, b.ty))
+    }
+
+    fn is_outer_column(&self, qualifier: Option<&str>, name: &str) -> bool {
+        self.ctx.is_outer_column(qualifier, name)
     }
 
     fn eval_const_for(&self, e: &Expr, hint: DataType) -> SqlResult<(Datum, DataType)> {
-        self.ctx.eval_const_for(e, hint)
+        let bare = matches!(e, Expr::Value(v) if matches!(v.value, Value::Placeholder(_)));
+        if bare {
+            self.ctx.eval_const_for(e, hint)
+        } else {
+            self.eval_const(e)
+        }
     }
 
     fn key_subquery(&self, q: &Query) -> SqlResult<Pred> {
@@ -512,11 +564,15 @@ impl PredContext for AudiencePredCtx<'_> {
         }
         let key_type = self.table.schema().key_type;
         let mut rows = roaring::RoaringBitmap::new();
+        let mut saw_null = false;
         for row in &rel.rows {
             let key = match (&row[0], key_type) {
                 (Datum::Int(i), crate::index::KeyType::BigInt) => crate::index::Key::Int(*i),
                 (Datum::Text(s), crate::index::KeyType::Text) => crate::index::Key::Text(s.clone()),
-                (Datum::Null, _) => continue,
+                (Datum::Null, _) => {
+                    saw_null = true;
+                    continue;
+                }
                 _ => {
                     return Err(SqlError::mismatch(
                         "subquery returns values of the wrong type for the key",
@@ -527,11 +583,62 @@ impl PredContext for AudiencePredCtx<'_> {
                 rows.insert(r);
             }
         }
-        Ok(Pred::Rows(Arc::new(rows)))
+        let found = Pred::Rows(Arc::new(rows));
+        // A NULL among the keys makes every non-member UNKNOWN (so `NOT IN`
+        // selects nothing), as in PostgreSQL.
+        Ok(if saw_null {
+            Pred::Or(vec![found, Pred::Const(None)])
+        } else {
+            found
+        })
     }
 
     fn timezone_offset_secs(&self) -> i32 {
         self.ctx.eval.timezone_offset_secs
+    }
+}
+
+/// How a correlated subquery in an audience WHERE is reported to
+/// [`run_select`], which then filters the table's rows one by one.
+const CORRELATED_WHERE: &str = "a subquery that references the audience table's column";
+
+fn is_correlated_where(e: &SqlError) -> bool {
+    e.state == SqlState::FeatureNotSupported && e.message.starts_with(CORRELATED_WHERE)
+}
+
+/// Every visible column of the rows of `table` under `filter`, as a
+/// relation (at most [`relation::RELATION_ROWS_MAX`] rows, 54000 beyond).
+fn audience_rows(ctx: &QueryCtx<'_>, table: &TableSnapshot, filter: &Pred) -> SqlResult<Relation> {
+    let schema = table.schema();
+    let mut columns = vec![(schema.key_name.clone(), Fetch::Key)];
+    for c in schema
+        .columns
+        .iter()
+        .filter(|c| !catalog::is_hidden(&c.name))
+    {
+        columns.push((c.name.clone(), Fetch::Tag(c.id, c.ty)));
+    }
+    let filter = filter.clone().simplify().order_by_estimate(table);
+    fetch_relation(ctx, table, &filter, &columns, 0, None)
+}
+
+/// The scope of constants in an audience WHERE: no columns, but a
+/// subquery that references the audience table's columns gets 0A000
+/// (bitmap filters cannot run a subquery per row).
+struct AudienceConstScope<'a> {
+    table: &'a TableSnapshot,
+    alias: &'a str,
+}
+
+impl Scope for AudienceConstScope<'_> {
+    fn resolve(&self, qualifier: Option<&str>, name: &str) -> SqlResult<(usize, DataType)> {
+        let ours = qualifier.is_none_or(|q| q == self.alias || q == self.table.schema().name);
+        if ours && audience_column(self.table, name).is_some() {
+            return Err(SqlError::unsupported(format!(
+                "{CORRELATED_WHERE} {name} in WHERE"
+            )));
+        }
+        EmptyScope.resolve(qualifier, name)
     }
 }
 
@@ -576,8 +683,28 @@ pub fn default_name(e: &Expr) -> String {
         },
         Expr::Case { .. } => "case".into(),
         Expr::Exists { .. } => "exists".into(),
+        Expr::Subquery(q) => subquery_name(q),
         Expr::Array(_) => "array".into(),
         _ => "?column?".into(),
+    }
+}
+
+/// A scalar subquery's column is named after the subquery's only column.
+fn subquery_name(q: &Query) -> String {
+    let mut body = q.body.as_ref();
+    loop {
+        match body {
+            SetExpr::SetOperation { left, .. } => body = left,
+            SetExpr::Query(inner) => body = inner.body.as_ref(),
+            SetExpr::Select(s) => {
+                return match s.projection.first() {
+                    Some(SelectItem::UnnamedExpr(e)) => default_name(e),
+                    Some(SelectItem::ExprWithAlias { alias, .. }) => fold_ident(alias),
+                    _ => "?column?".into(),
+                };
+            }
+            _ => return "?column?".into(),
+        }
     }
 }
 
@@ -636,9 +763,25 @@ fn run_select(
             table,
             alias,
             filter,
-        } => super::audience::select_audience(
-            ctx, &table, &alias, filter, select, order_by, offset, limit,
-        ),
+        } => match super::audience::select_audience(
+            ctx,
+            &table,
+            &alias,
+            filter.clone(),
+            select,
+            order_by,
+            offset,
+            limit,
+        ) {
+            // A subquery correlated with the audience table's rows: filter
+            // them one by one on the relational layer.
+            Err(e) if is_correlated_where(&e) => {
+                let rel = audience_rows(ctx, &table, &filter)?;
+                let quals = vec![Some(alias); rel.columns.len()];
+                select_relation(ctx, rel, quals, select, order_by, offset, limit)
+            }
+            other => other,
+        },
         Source::Rel { rel, quals } => {
             select_relation(ctx, rel, quals, select, order_by, offset, limit)
         }
@@ -754,12 +897,12 @@ pub fn finish_select(
             nulls_first: *nulls_first,
         });
     }
-    let mut rel = relation::project(input, &bound, ctx.eval)?;
+    let mut rel = relation::project(input, &bound, ctx.eval, ctx.cancel)?;
     if distinct {
         rel = relation::distinct(rel);
     }
     if !keys.is_empty() {
-        rel = relation::sort(rel, &keys, ctx.eval)?;
+        rel = relation::sort(rel, &keys, ctx.eval, ctx.cancel)?;
     }
     let mut rel = relation::limit(rel, offset, limit);
     rel.columns.truncate(visible);
@@ -829,7 +972,7 @@ fn select_relation(
                 quals: &quals,
             };
             let pred = ctx.bind(w, &scope)?;
-            relation::filter(rel, &pred, ctx.eval)?
+            relation::filter(rel, &pred, ctx.eval, ctx.cancel)?
         }
         None => rel,
     };

@@ -548,6 +548,7 @@ const SETTINGS: &[(&str, &str, Option<&str>, &str, &str)] = &[
         "Preset Options",
         "integer",
     ),
+    ("max_index_keys", "32", None, "Preset Options", "integer"),
     (
         "search_path",
         "\"$user\", public",
@@ -620,13 +621,8 @@ pub fn default_setting(name: &str) -> Option<&'static str> {
 pub(super) fn relation(
     name: &str,
     model: &dyn Fn() -> Model,
-    ctx: &SystemContext,
+    _ctx: &SystemContext,
 ) -> Option<SqlResult<Relation>> {
-    let user = if ctx.user.is_empty() {
-        DATABASE_NAME
-    } else {
-        ctx.user.as_str()
-    };
     let empty = |cols: &[(&str, DataType)]| Some(Ok(rel(cols, Vec::new())));
     match name {
         "pg_am" => Some(Ok(rel(
@@ -643,32 +639,7 @@ pub(super) fn relation(
         ))),
         "pg_attrdef" => empty(PG_ATTRDEF),
         "pg_attribute" => Some(Ok(pg_attribute(&model()))),
-        "pg_authid" | "pg_roles" => {
-            let mut cols = ROLE_COLUMNS.to_vec();
-            if name == "pg_roles" {
-                // pg_roles lists oid last.
-                cols.rotate_left(1);
-            }
-            let mut row = vec![
-                i(oids::SUPERUSER_OID),
-                t(user),
-                b(true),
-                b(true),
-                b(true),
-                b(true),
-                b(true),
-                b(true),
-                b(true),
-                i(-1),
-                if name == "pg_roles" { t("********") } else { N },
-                N,
-                N,
-            ];
-            if name == "pg_roles" {
-                row.rotate_left(1);
-            }
-            Some(Ok(rel(&cols, vec![row])))
-        }
+        "pg_authid" | "pg_roles" => Some(Ok(pg_roles(name, &model()))),
         "pg_class" => Some(Ok(pg_class(&model()))),
         "pg_collation" => Some(Ok(rel(
             PG_COLLATION,
@@ -785,22 +756,76 @@ pub(super) fn relation(
         ))),
         "pg_trigger" => empty(PG_TRIGGER),
         "pg_type" => Some(Ok(pg_type())),
-        "pg_user" => Some(Ok(rel(
-            PG_USER,
-            vec![vec![
-                t(user),
-                i(oids::SUPERUSER_OID),
+        "pg_user" => Some(Ok(pg_user(&model()))),
+        _ => None,
+    }
+}
+
+/// `pg_authid` and `pg_roles` (oid last): one row per role. Password
+/// verifiers show in `pg_authid` to superusers only; `pg_roles` masks them.
+fn pg_roles(name: &str, m: &Model) -> Relation {
+    let mut cols = ROLE_COLUMNS.to_vec();
+    let authid = name == "pg_authid";
+    if !authid {
+        cols.rotate_left(1);
+    }
+    let viewer_is_superuser = m.roles.iter().any(|r| r.name == m.user && r.superuser);
+    let rows = m
+        .roles
+        .iter()
+        .map(|r| {
+            let password = if !authid {
+                t("********")
+            } else if viewer_is_superuser {
+                opt_t(r.rolpassword())
+            } else {
+                N
+            };
+            let mut row = vec![
+                i(r.oid),
+                t(&r.name),
+                b(r.superuser),
                 b(true),
-                b(true),
-                b(true),
-                b(true),
+                b(r.superuser),
+                b(r.superuser),
+                b(r.login),
+                b(r.superuser),
+                b(r.superuser),
+                i(-1),
+                password,
+                N,
+                N,
+            ];
+            if !authid {
+                row.rotate_left(1);
+            }
+            row
+        })
+        .collect();
+    rel(&cols, rows)
+}
+
+/// `pg_user`: the roles that may log in.
+fn pg_user(m: &Model) -> Relation {
+    let rows = m
+        .roles
+        .iter()
+        .filter(|r| r.login)
+        .map(|r| {
+            vec![
+                t(&r.name),
+                i(r.oid),
+                b(r.superuser),
+                b(r.superuser),
+                b(r.superuser),
+                b(r.superuser),
                 t("********"),
                 N,
                 N,
-            ]],
-        ))),
-        _ => None,
-    }
+            ]
+        })
+        .collect();
+    rel(PG_USER, rows)
 }
 
 fn pg_class(m: &Model) -> Relation {

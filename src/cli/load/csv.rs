@@ -59,6 +59,20 @@ impl<R: BufRead> CsvReader<R> {
         }
     }
 
+    /// A reader of a chunk of a larger input that starts after line
+    /// `lines_before` (so that records keep their line numbers).
+    pub fn starting_at(input: R, lines_before: u64) -> CsvReader<R> {
+        CsvReader {
+            lines_read: lines_before,
+            ..CsvReader::new(input)
+        }
+    }
+
+    /// Physical lines consumed so far.
+    pub fn lines_read(&self) -> u64 {
+        self.lines_read
+    }
+
     /// Bytes consumed so far (for progress).
     pub fn bytes_read(&self) -> u64 {
         self.bytes_read
@@ -83,6 +97,16 @@ impl<R: BufRead> CsvReader<R> {
 
     /// The next record, `None` at the end of the input.
     pub fn next_record(&mut self) -> Option<Result<Record, ReadError>> {
+        let mut rec = Record {
+            line: 0,
+            fields: Vec::new(),
+        };
+        self.next_into(&mut rec).map(|r| r.map(|()| rec))
+    }
+
+    /// Reads the next record into `rec`, reusing its field buffers;
+    /// `None` at the end of the input.
+    pub fn next_into(&mut self, rec: &mut Record) -> Option<Result<(), ReadError>> {
         if self.done {
             return None;
         }
@@ -122,12 +146,9 @@ impl<R: BufRead> CsvReader<R> {
                     }
                 }
             }
+            rec.line = line;
             let text = strip_newline(&self.buf);
-            return Some(
-                split(text)
-                    .map(|fields| Record { line, fields })
-                    .map_err(|m| fail(m, true)),
-            );
+            return Some(split_into(text, &mut rec.fields).map_err(|m| fail(m, true)));
         }
     }
 }
@@ -164,64 +185,75 @@ fn open_quote(s: &str) -> bool {
     in_quotes
 }
 
-/// Splits one record (quotes balanced) into fields.
-fn split(text: &str) -> Result<Vec<Field>, String> {
-    let mut fields = Vec::new();
-    let mut chars = text.chars().peekable();
+/// Splits one record (quotes balanced) into fields. Works on bytes: the
+/// delimiters are ASCII, so every cut is a character boundary.
+fn split_into(text: &str, fields: &mut Vec<Field>) -> Result<(), String> {
+    let bytes = text.as_bytes();
+    let mut n = 0;
+    let mut i = 0;
     loop {
-        let mut field = Field {
-            text: String::new(),
-            quoted: false,
-        };
-        if chars.peek() == Some(&'"') {
-            chars.next();
-            field.quoted = true;
+        if bytes.get(i) == Some(&b'"') {
+            i += 1;
+            let field = slot(fields, n, true);
+            n += 1;
             loop {
-                match chars.next() {
-                    Some('"') if chars.peek() == Some(&'"') => {
-                        chars.next();
-                        field.text.push('"');
-                    }
-                    Some('"') => break,
-                    Some(c) => field.text.push(c),
-                    None => return Err("unterminated quoted field".into()),
+                let Some(p) = bytes[i..].iter().position(|b| *b == b'"') else {
+                    return Err("unterminated quoted field".into());
+                };
+                field.push_str(&text[i..i + p]);
+                i += p + 1;
+                if bytes.get(i) == Some(&b'"') {
+                    field.push('"');
+                    i += 1;
+                } else {
+                    break;
                 }
             }
-            match chars.next() {
+            match text[i..].chars().next() {
                 None => {
-                    fields.push(field);
-                    return Ok(fields);
+                    fields.truncate(n);
+                    return Ok(());
                 }
-                Some(',') => fields.push(field),
+                Some(',') => i += 1,
                 Some(c) => {
                     return Err(format!(
-                        "unexpected character {c:?} after a closing quote in field {}",
-                        fields.len() + 1
+                        "unexpected character {c:?} after a closing quote in field {n}"
                     ));
                 }
             }
         } else {
-            loop {
-                match chars.next() {
-                    None => {
-                        fields.push(field);
-                        return Ok(fields);
-                    }
-                    Some(',') => {
-                        fields.push(field);
-                        break;
-                    }
-                    Some('"') => {
-                        return Err(format!(
-                            "unexpected quote inside unquoted field {}",
-                            fields.len() + 1
-                        ));
-                    }
-                    Some(c) => field.text.push(c),
+            let rest = &bytes[i..];
+            match rest.iter().position(|b| *b == b',' || *b == b'"') {
+                None => {
+                    slot(fields, n, false).push_str(&text[i..]);
+                    fields.truncate(n + 1);
+                    return Ok(());
+                }
+                Some(p) if rest[p] == b',' => {
+                    slot(fields, n, false).push_str(&text[i..i + p]);
+                    n += 1;
+                    i += p + 1;
+                }
+                Some(_) => {
+                    return Err(format!("unexpected quote inside unquoted field {}", n + 1));
                 }
             }
         }
     }
+}
+
+/// Field `n` of `fields`, emptied for reuse (or added).
+fn slot(fields: &mut Vec<Field>, n: usize, quoted: bool) -> &mut String {
+    if n == fields.len() {
+        fields.push(Field {
+            text: String::new(),
+            quoted,
+        });
+    }
+    let f = &mut fields[n];
+    f.text.clear();
+    f.quoted = quoted;
+    &mut f.text
 }
 
 #[cfg(test)]
@@ -265,6 +297,29 @@ mod tests {
         assert_eq!(e.line, 2);
         assert!(e.recoverable);
         assert!(rs[2].is_ok());
+    }
+
+    fn split(text: &str) -> Result<Vec<Field>, String> {
+        let mut fields = vec![Field {
+            text: "stale".into(),
+            quoted: true,
+        }];
+        split_into(text, &mut fields).map(|()| fields)
+    }
+
+    #[test]
+    fn split_errors_name_the_field() {
+        assert_eq!(
+            split("x,\"a\"b,c"),
+            Err("unexpected character 'b' after a closing quote in field 2".into())
+        );
+        assert_eq!(
+            split("x,y,a\"b"),
+            Err("unexpected quote inside unquoted field 3".into())
+        );
+        let f = split("\"\",,\"\"\"é\"\"\",é").unwrap();
+        let t: Vec<(&str, bool)> = f.iter().map(|f| (f.text.as_str(), f.quoted)).collect();
+        assert_eq!(t, [("", true), ("", false), ("\"é\"", true), ("é", false)]);
     }
 
     #[test]

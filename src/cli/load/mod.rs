@@ -7,24 +7,31 @@
 //! the distinct-value limit) aborts the bulk load, which leaves nothing
 //! behind; with skips left, its line joins the skip list and the load starts
 //! over from the file. Either way the good rows land in one atomic load.
+//!
+//! Reading, parsing and conversion run on worker threads ([`pipeline`]);
+//! the converted rows reach the bulk load in file order, so a repeated key
+//! still resolves to its last occurrence and errors name the right line.
 
-mod convert;
+mod chunks;
 mod csv;
 mod json;
+mod pipeline;
+#[cfg(test)]
+mod tests;
 
 use super::data_dir::{self, Create};
 use super::progress::Progress;
 use super::{CliError, CliResult, Format, LoadArgs, group_digits};
 use audb::config::Settings;
+use audb::copy::convert::{self, Cell};
 use audb::index::{ColumnType, Key, KeyType, Value};
 use audb::storage::{ColumnId, StorageError, TableSchema};
-use convert::Cell;
+use pipeline::Parsed;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
 
 /// Skipped rows listed one by one at most; the rest are counted.
 const BAD_ROWS_LISTED_MAX: usize = 100;
@@ -36,6 +43,8 @@ pub struct LoadRequest {
     file: PathBuf,
     format: Format,
     max_bad_rows: u64,
+    /// Input bytes per parallel parse chunk.
+    chunk_bytes: usize,
 }
 
 impl LoadRequest {
@@ -54,6 +63,7 @@ impl LoadRequest {
             file: args.file,
             format,
             max_bad_rows: args.max_bad_rows,
+            chunk_bytes: pipeline::CHUNK_BYTES,
         }
     }
 }
@@ -69,6 +79,7 @@ struct Target {
 /// How input records map onto the table.
 #[derive(Clone, Debug)]
 struct Mapping {
+    table: String,
     key_name: String,
     key_type: KeyType,
     /// CSV: position of the key field.
@@ -107,14 +118,21 @@ pub fn run(settings: &Settings, req: &LoadRequest) -> CliResult {
     let mut skip: BTreeMap<u64, String> = BTreeMap::new();
     let mut progress = Progress::new("loaded");
     loop {
-        let state = Rc::new(RefCell::new(LoadState::default()));
-        let rows = open_rows(req, &mapping, &skip, state.clone())?;
+        let state = RefCell::new(LoadState::default());
         let mut report = |n: u64| {
             let bytes = state.borrow().bytes;
             let fraction = (file_bytes > 0).then(|| bytes as f64 / file_bytes as f64);
             progress.update(n, fraction);
         };
-        let result = store.bulk_load(schema.id, &columns, rows, &mut report);
+        let result =
+            pipeline::with_chunks(&req.file, req.format, &mapping, req.chunk_bytes, |chunks| {
+                let mut chunks = chunks.peekable();
+                let expected = chunks
+                    .peek()
+                    .map_or(0, |first| expected_rows(first, file_bytes));
+                let rows = ordered_rows(req, &mut chunks, &skip, &state);
+                store.bulk_load_sized(schema.id, &columns, rows, expected, &mut report)
+            })?;
         progress.finish();
         let st = state.take();
         if let Some(why) = st.aborted {
@@ -234,6 +252,7 @@ fn csv_mapping(schema: &TableSchema, path: &Path) -> CliResult<Mapping> {
         ))
     })?;
     Ok(Mapping {
+        table: schema.name.clone(),
         key_name: schema.key_name.clone(),
         key_type: schema.key_type,
         key_pos,
@@ -262,6 +281,7 @@ fn jsonl_mapping(schema: &TableSchema, path: &Path) -> CliResult<Mapping> {
         .enumerate()
         .collect();
     Ok(Mapping {
+        table: schema.name.clone(),
         key_name: schema.key_name.clone(),
         key_type: schema.key_type,
         key_pos: 0,
@@ -272,24 +292,35 @@ fn jsonl_mapping(schema: &TableSchema, path: &Path) -> CliResult<Mapping> {
 
 type Row = (Key, Vec<Option<Value>>);
 
-/// The rows of the file as the bulk load pulls them.
-fn open_rows<'a>(
+/// About how many rows the file holds, from the first chunk's density.
+fn expected_rows(first: &Parsed, file_bytes: u64) -> usize {
+    let per_byte = first.rows.len() as f64 / first.end_offset.max(1) as f64;
+    (per_byte * file_bytes as f64 * 1.02) as usize
+}
+
+/// The rows of the converted chunks as the bulk load pulls them: bad rows
+/// are recorded (or abort the load), skipped lines left out.
+fn ordered_rows<'a>(
     req: &LoadRequest,
-    mapping: &'a Mapping,
+    chunks: &'a mut dyn Iterator<Item = Parsed>,
     skip: &'a BTreeMap<u64, String>,
-    state: Rc<RefCell<LoadState>>,
-) -> CliResult<impl Iterator<Item = audb::storage::Result<Row>> + 'a> {
-    let input = open_input(&req.file)?;
+    state: &'a RefCell<LoadState>,
+) -> impl Iterator<Item = audb::storage::Result<Row>> + 'a {
     // Skipped storage rejections count against the allowance.
     let max_bad = req.max_bad_rows.saturating_sub(skip.len() as u64);
     let allowed = req.max_bad_rows;
-    let mut source = match req.format {
-        Format::Csv => Source::Csv(csv::CsvReader::new(input), true),
-        Format::Jsonl => Source::Jsonl(input, 0, String::new()),
-    };
-    Ok(std::iter::from_fn(move || {
+    let mut current: Option<Parsed> = None;
+    std::iter::from_fn(move || {
         loop {
-            let (line, row) = source.next(mapping, &mut state.borrow_mut())?;
+            let Some((line, row)) = current.as_mut().and_then(|p| p.rows.pop()) else {
+                if let Some(done) = current.take() {
+                    done.recycle();
+                }
+                let parsed = chunks.next()?;
+                state.borrow_mut().bytes = parsed.end_offset;
+                current = Some(parsed);
+                continue;
+            };
             if skip.contains_key(&line) {
                 continue;
             }
@@ -313,54 +344,11 @@ fn open_rows<'a>(
                 }
             }
         }
-    }))
+    })
 }
 
 /// A converted row, or why not (and whether reading cannot go on).
 type Converted = Result<Row, (String, bool)>;
-
-enum Source<R> {
-    /// The reader and whether the header is still to be skipped.
-    Csv(csv::CsvReader<R>, bool),
-    /// The reader, lines read, and a line buffer.
-    Jsonl(R, u64, String),
-}
-
-impl<R: BufRead> Source<R> {
-    fn next(&mut self, m: &Mapping, st: &mut LoadState) -> Option<(u64, Converted)> {
-        match self {
-            Source::Csv(reader, header) => {
-                if std::mem::take(header) {
-                    reader.next_record()?.ok()?;
-                }
-                let rec = reader.next_record();
-                st.bytes = reader.bytes_read();
-                Some(match rec? {
-                    Err(e) => (e.line, Err((e.message, !e.recoverable))),
-                    Ok(rec) => (rec.line, csv_row(m, &rec).map_err(|e| (e, false))),
-                })
-            }
-            Source::Jsonl(reader, lines, buf) => loop {
-                buf.clear();
-                let n = match reader.read_line(buf) {
-                    Ok(n) => n,
-                    Err(e) => {
-                        return Some((*lines + 1, Err((format!("cannot read input: {e}"), true))));
-                    }
-                };
-                if n == 0 {
-                    return None;
-                }
-                *lines += 1;
-                st.bytes += n as u64;
-                if buf.trim().is_empty() {
-                    continue;
-                }
-                return Some((*lines, json_row(m, buf).map_err(|e| (e, false))));
-            },
-        }
-    }
-}
 
 fn csv_row(m: &Mapping, rec: &csv::Record) -> Result<Row, String> {
     if rec.fields.len() != m.fields {
@@ -370,13 +358,24 @@ fn csv_row(m: &Mapping, rec: &csv::Record) -> Result<Row, String> {
             rec.fields.len()
         ));
     }
-    let key = convert::key(&cell(&rec.fields[m.key_pos]), m.key_type, &m.key_name)?;
+    let key = convert::key(
+        &cell(&rec.fields[m.key_pos]),
+        m.key_type,
+        &m.table,
+        &m.key_name,
+    )
+    .map_err(|e| e.message)?;
     let values = m
         .targets
         .iter()
-        .map(|(pos, t)| convert::value(&cell(&rec.fields[*pos]), t.ty, &t.name))
+        .map(|(pos, t)| tag_value(&cell(&rec.fields[*pos]), t))
         .collect::<Result<Vec<_>, String>>()?;
     Ok((key, values))
+}
+
+/// Converts a tag cell; `TIMESTAMPTZ` without a zone is UTC.
+fn tag_value(cell: &Cell<'_>, t: &Target) -> Result<Option<Value>, String> {
+    convert::value(cell, t.ty, 0).map_err(|e| format!("{} (column {})", e.message, t.name))
 }
 
 /// An unquoted empty field is NULL; a quoted one the empty string.
@@ -399,14 +398,16 @@ fn json_row(m: &Mapping, line: &str) -> Result<Row, String> {
         }
         let cell = json_cell(v).map_err(|e| format!("{e} (column {name})"))?;
         if *name == m.key_name {
-            key = Some(convert::key(&cell, m.key_type, &m.key_name)?);
+            key = Some(
+                convert::key(&cell, m.key_type, &m.table, &m.key_name).map_err(|e| e.message)?,
+            );
             continue;
         }
         let Some(i) = m.targets.iter().position(|(_, t)| t.name == *name) else {
             return Err(format!("column \"{name}\" does not exist"));
         };
         let t = &m.targets[i].1;
-        values[i] = convert::value(&cell, t.ty, &t.name)?;
+        values[i] = tag_value(&cell, t)?;
     }
     let key = key.ok_or_else(|| format!("the key column {} is missing", m.key_name))?;
     Ok((key, values))
@@ -429,6 +430,6 @@ fn json_cell(v: &json::Json) -> Result<Cell<'_>, String> {
                 })
                 .collect::<Result<_, _>>()?,
         ),
-        Json::Object(_) => return Err("nested objects are not supported".into()),
+        Json::Object => return Err("nested objects are not supported".into()),
     })
 }

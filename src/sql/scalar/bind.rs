@@ -7,6 +7,7 @@ use super::cast::is_time_relative;
 use super::coerce::{CoercionKind, cast_node, coerce_all, coerce_or, resolve_unknown, try_coerce};
 use super::operators::{comparison_type, no_operator, resolve_arith};
 pub(crate) use super::sql_type::sql_type;
+use super::subquery::{SubqueryExpr, SubqueryHost, SubqueryKind};
 use super::{BinaryOp, BoundExpr, CharLength, PARAMS_MAX, Params, ScalarExpr, Scope, UnaryOp};
 use crate::sql::decimal::Decimal;
 use crate::sql::error::{SqlError, SqlResult, SqlState};
@@ -16,7 +17,29 @@ use sqlparser::ast::{self, Expr, Ident, Value};
 /// Binds `expr` against `scope`, inferring parameter types into `params`.
 /// A top-level untyped literal or parameter resolves to `text`.
 pub fn bind(expr: &Expr, scope: &dyn Scope, params: &mut Params) -> SqlResult<BoundExpr> {
-    let e = Binder { scope, params }.expr(expr)?;
+    let e = Binder {
+        scope,
+        params,
+        host: None,
+    }
+    .expr(expr)?;
+    Ok(BoundExpr::new(resolve_unknown(e, params)?))
+}
+
+/// [`bind`] where subqueries and references to enclosing queries' columns
+/// are allowed: `host` runs the subqueries and resolves those references.
+pub fn bind_with(
+    expr: &Expr,
+    scope: &dyn Scope,
+    params: &mut Params,
+    host: &dyn SubqueryHost,
+) -> SqlResult<BoundExpr> {
+    let e = Binder {
+        scope,
+        params,
+        host: Some(host),
+    }
+    .expr(expr)?;
     Ok(BoundExpr::new(resolve_unknown(e, params)?))
 }
 
@@ -42,9 +65,22 @@ pub fn bind_assign(
     target: DataType,
     column: Option<&str>,
 ) -> SqlResult<BoundExpr> {
+    bind_assign_with(expr, scope, params, target, column, None)
+}
+
+/// [`bind_assign`] with an optional [`SubqueryHost`] (see [`bind_with`]).
+pub fn bind_assign_with(
+    expr: &Expr,
+    scope: &dyn Scope,
+    params: &mut Params,
+    target: DataType,
+    column: Option<&str>,
+    host: Option<&dyn SubqueryHost>,
+) -> SqlResult<BoundExpr> {
     let e = Binder {
         scope,
         params: &mut *params,
+        host,
     }
     .expr(expr)?;
     match try_coerce(e, target, CoercionKind::Assignment, params)? {
@@ -101,6 +137,9 @@ fn unknown(s: String) -> ScalarExpr {
 pub(crate) struct Binder<'a> {
     pub(crate) scope: &'a dyn Scope,
     pub(crate) params: &'a mut Params,
+    /// Runs subqueries and resolves outer references; `None` where the
+    /// context allows neither.
+    pub(crate) host: Option<&'a dyn SubqueryHost>,
 }
 
 impl Binder<'_> {
@@ -166,7 +205,11 @@ impl Binder<'_> {
                 ..
             } => match target {
                 ast::InTarget::List(list) => self.in_list(expr, list, *negated),
-                _ => Err(SqlError::unsupported("IN with a subquery in this context")),
+                ast::InTarget::Subquery(q) => {
+                    let arg = self.expr(expr)?;
+                    self.in_subquery(arg, q, *negated)
+                }
+                _ => Err(SqlError::unsupported(format!("IN form {target}"))),
             },
             Expr::Between {
                 expr,
@@ -221,6 +264,16 @@ impl Binder<'_> {
                 {
                     return Err(SqlError::unsupported(format!("cast form {e}")));
                 }
+                if let Some(kind) = super::catalog_func::reg_kind(data_type) {
+                    let inner = self.expr(expr)?;
+                    let to = if inner.ty().is_integer() {
+                        DataType::Int8
+                    } else {
+                        DataType::Text
+                    };
+                    let inner = self.cast(inner, to, None)?;
+                    return Ok(super::catalog_func::reg_cast(inner, kind));
+                }
                 let (ty, length) = sql_type(data_type)?;
                 // `ARRAY[]::text[]`: the cast gives the empty array its type.
                 if let Expr::Array(a) = expr.as_ref()
@@ -233,6 +286,14 @@ impl Binder<'_> {
                     });
                 }
                 let inner = self.expr(expr)?;
+                let inner = if ty == DataType::Text && length.is_none() {
+                    match super::catalog_func::reg_to_text(inner) {
+                        Ok(name) => return Ok(name),
+                        Err(inner) => inner,
+                    }
+                } else {
+                    inner
+                };
                 self.cast(inner, ty, length)
             }
             Expr::Extract { field, expr, .. } => {
@@ -320,16 +381,98 @@ impl Binder<'_> {
                     Err(SqlError::unsupported(format!("collation {collation}")))
                 }
             }
-            Expr::Exists { .. } | Expr::Subquery(_) => {
-                Err(SqlError::unsupported("a subquery in this context"))
+            Expr::Subquery(q) => self.subquery(q, SubqueryKind::Scalar),
+            Expr::Exists { subquery, negated } => {
+                let e = self.subquery(subquery, SubqueryKind::Exists)?;
+                Ok(if *negated {
+                    ScalarExpr::Unary {
+                        op: UnaryOp::Not,
+                        arg: Box::new(e),
+                        ty: DataType::Bool,
+                    }
+                } else {
+                    e
+                })
             }
             other => Err(SqlError::unsupported(format!("expression {other}"))),
         }
     }
 
     fn column(&mut self, qualifier: Option<&str>, name: &str) -> SqlResult<ScalarExpr> {
-        let (index, ty) = self.scope.resolve(qualifier, name)?;
-        Ok(ScalarExpr::Column { index, ty })
+        match self.scope.resolve(qualifier, name) {
+            Ok((index, ty)) => Ok(ScalarExpr::Column { index, ty }),
+            Err(e)
+                if matches!(
+                    e.state,
+                    SqlState::UndefinedColumn | SqlState::UndefinedTable
+                ) =>
+            {
+                match self.host.and_then(|h| h.outer_column(qualifier, name)) {
+                    Some(outer) => outer,
+                    None => Err(e),
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Runs `q` through the host as a subquery expression of `kind`.
+    pub(crate) fn subquery(&mut self, q: &ast::Query, kind: SubqueryKind) -> SqlResult<ScalarExpr> {
+        let Some(host) = self.host else {
+            return Err(SqlError::unsupported("a subquery in this context"));
+        };
+        let (columns, rows) = host.subquery(q, self.scope, self.params)?;
+        if kind != SubqueryKind::Exists && columns.len() != 1 {
+            return Err(SqlError::syntax(if columns.len() > 1 {
+                "subquery must return only one column"
+            } else {
+                "subquery must return a column"
+            }));
+        }
+        if kind == SubqueryKind::Array && columns[0] != DataType::Text {
+            return Err(SqlError::unsupported(format!(
+                "arrays of type {}",
+                columns[0].name()
+            )));
+        }
+        Ok(ScalarExpr::Subquery(Box::new(SubqueryExpr::new(
+            kind,
+            &columns,
+            rows,
+            host.eval_context(),
+        ))))
+    }
+
+    /// `arg [NOT] IN (SELECT …)`.
+    fn in_subquery(
+        &mut self,
+        arg: ScalarExpr,
+        q: &ast::Query,
+        negated: bool,
+    ) -> SqlResult<ScalarExpr> {
+        let Some(host) = self.host else {
+            return Err(SqlError::unsupported("a subquery in this context"));
+        };
+        let (columns, rows) = host.subquery(q, self.scope, self.params)?;
+        let col = match columns.as_slice() {
+            [c] => *c,
+            [] => return Err(SqlError::syntax("subquery must return a column")),
+            _ => return Err(SqlError::syntax("subquery has too many columns")),
+        };
+        let lt = arg.ty();
+        let cmp = comparison_type(lt, col).ok_or_else(|| no_operator("=", lt, Some(col)))?;
+        let arg = coerce_or(arg, cmp, self.params, |_| no_operator("=", lt, Some(col)))?;
+        let kind = SubqueryKind::In {
+            arg: Box::new(arg),
+            negated,
+            cmp,
+        };
+        Ok(ScalarExpr::Subquery(Box::new(SubqueryExpr::new(
+            kind,
+            &columns,
+            rows,
+            host.eval_context(),
+        ))))
     }
 
     fn value(&mut self, v: &Value) -> SqlResult<ScalarExpr> {
@@ -714,8 +857,32 @@ impl Binder<'_> {
             B::GtEq => BinaryOp::GtEq,
             other => return Err(SqlError::unsupported(format!("{other} ANY/ALL"))),
         };
+        if let Expr::Subquery(q) = right {
+            let arg = self.expr(left)?;
+            return match (op, all) {
+                (BinaryOp::Eq, false) => self.in_subquery(arg, q, false),
+                (BinaryOp::NotEq, true) => self.in_subquery(arg, q, true),
+                _ => Err(SqlError::unsupported(format!(
+                    "{} {} (subquery)",
+                    op.symbol(),
+                    if all { "ALL" } else { "ANY" }
+                ))),
+            };
+        }
         let arg = self.expr(left)?;
         let array = self.expr(right)?;
+        // audb has no oid[]: catalog columns that are oid[] in PostgreSQL
+        // (`pg_policy.polroles`) are text[] here, and psql compares them with
+        // `oid = any(polroles)`; an integer against such a column compares
+        // its text form.
+        let arg = if arg.ty().is_integer()
+            && array.ty() == DataType::TextArray
+            && !matches!(array, ScalarExpr::ArrayLiteral { .. })
+        {
+            cast_node(arg, DataType::Text, None)
+        } else {
+            arg
+        };
         let (lt, rt) = (arg.ty(), array.ty());
         let err = |_| no_operator(op.symbol(), lt, Some(rt));
         let array = coerce_or(array, DataType::TextArray, self.params, |_| {

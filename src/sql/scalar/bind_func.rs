@@ -378,6 +378,9 @@ pub(crate) fn function(b: &mut Binder<'_>, f: &ast::Function) -> SqlResult<Scala
     let mut arg_exprs: Vec<&Expr> = Vec::new();
     match &f.args {
         ast::FunctionArguments::None => {}
+        ast::FunctionArguments::Subquery(q) if name == "array" && f.over.is_none() => {
+            return b.subquery(q, super::SubqueryKind::Array);
+        }
         ast::FunctionArguments::Subquery(_) => {
             return Err(SqlError::unsupported("a subquery as a function argument"));
         }

@@ -3,16 +3,122 @@
 //! `current_schema`, `has_table_privilege`, …) and the regular-expression
 //! match functions behind `~`, `~*`, `!~`, `!~*`.
 //!
-//! Evaluation sees only the [`EvalContext`] (clock, time zone, parameters):
-//! functions whose answer lives in the stored catalog (`obj_description`,
-//! `col_description`) or in the session (`current_setting`, `current_user`)
-//! answer from PostgreSQL's defaults until the context carries the catalog
-//! and the session (see the module's report to the SQL layer).
+//! Functions whose answer lives in the stored catalog (`obj_description`,
+//! `col_description`, `pg_get_viewdef`) or in the session
+//! (`current_setting`, `current_user`) ask the [`CatalogAccess`] the
+//! [`EvalContext`] carries; without one (constant folding, tests) they
+//! answer from PostgreSQL's defaults.
+//!
+//! Object-identifier types: `regclass`, `regtype`, `regnamespace`,
+//! `regproc` and `regrole` values are oids (`bigint`, see
+//! `catalog::system::OID`). A cast to one of them resolves a name
+//! ([`RegKind`], `'users'::regclass`); a cast of such a cast to text prints
+//! the name back (`c.oid::regclass::text`). A reg value printed without the
+//! text cast shows its oid.
 
-use super::EvalContext;
-use crate::catalog::system::{DATABASE_NAME, oids};
+use super::{EvalContext, Func, ScalarExpr};
+use crate::catalog::system::{DATABASE_NAME, functions, oids};
 use crate::sql::error::{SqlError, SqlResult, SqlState};
 use crate::sql::types::{DataType, Datum};
+use std::sync::Arc;
+
+/// What catalog functions read from the database and the session: built
+/// once per statement from its snapshot and the session's settings.
+pub trait CatalogAccess: Send + Sync {
+    /// The session's value of setting `name` (any case), if it has one.
+    fn setting(&self, name: &str) -> Option<String>;
+    /// The session user.
+    fn user(&self) -> String;
+    /// The oid of relation `name` (unquoted, without schema) in `schema`
+    /// (`None`: the search path).
+    fn relation_oid(&self, schema: Option<&str>, name: &str) -> Option<i64>;
+    /// The name of relation `oid` (quoted where needed).
+    fn relation_name(&self, oid: i64) -> Option<String>;
+    /// The comment on object `oid` (`subid` 0) or its column `subid`.
+    fn description(&self, oid: i64, subid: i64) -> Option<String>;
+    /// The defining query of view `oid`.
+    fn view_definition(&self, oid: i64) -> Option<String>;
+    /// `pg_get_constraintdef`: the definition of constraint `oid`.
+    fn constraint_definition(&self, oid: i64) -> Option<String>;
+    /// `pg_get_indexdef`: index `oid`'s `CREATE INDEX` (`column` 0) or the
+    /// name of its `column`-th key column.
+    fn index_definition(&self, oid: i64, column: i64) -> Option<String>;
+}
+
+/// The catalog handle of an [`EvalContext`].
+#[derive(Clone)]
+pub struct CatalogHandle(pub Arc<dyn CatalogAccess>);
+
+impl std::fmt::Debug for CatalogHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CatalogHandle")
+    }
+}
+
+impl PartialEq for CatalogHandle {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+/// An object-identifier type (`regclass`, …): which catalog a name is
+/// looked up in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegKind {
+    /// `regclass`: relations.
+    Class,
+    /// `regtype`: types.
+    Type,
+    /// `regnamespace`: schemas.
+    Namespace,
+    /// `regproc`, `regprocedure`: functions.
+    Proc,
+    /// `regrole`: roles.
+    Role,
+}
+
+/// The object-identifier type a cast names, if it names one.
+pub(super) fn reg_kind(t: &sqlparser::ast::DataType) -> Option<RegKind> {
+    use sqlparser::ast::DataType as A;
+    let name = match t {
+        A::Regclass => return Some(RegKind::Class),
+        A::Custom(name, mods) if mods.is_empty() => name.to_string().to_ascii_lowercase(),
+        _ => return None,
+    };
+    match name.trim_start_matches("pg_catalog.") {
+        "regclass" => Some(RegKind::Class),
+        "regtype" => Some(RegKind::Type),
+        "regnamespace" => Some(RegKind::Namespace),
+        "regproc" | "regprocedure" => Some(RegKind::Proc),
+        "regrole" => Some(RegKind::Role),
+        _ => None,
+    }
+}
+
+/// `arg::regclass` (and the other kinds): `arg` already cast to `text` (a
+/// name to resolve) or `bigint` (an oid, kept).
+pub(super) fn reg_cast(arg: ScalarExpr, kind: RegKind) -> ScalarExpr {
+    ScalarExpr::Function {
+        func: Func::Catalog(CatalogFunc::RegIn(kind)),
+        args: vec![arg],
+        ty: I8,
+    }
+}
+
+/// `x::regclass::text`: the name of the object, if `inner` is a reg cast.
+pub(super) fn reg_to_text(inner: ScalarExpr) -> Result<ScalarExpr, ScalarExpr> {
+    match inner {
+        ScalarExpr::Function {
+            func: Func::Catalog(CatalogFunc::RegIn(kind)),
+            ..
+        } => Ok(ScalarExpr::Function {
+            func: Func::Catalog(CatalogFunc::RegOut(kind)),
+            args: vec![inner],
+            ty: T,
+        }),
+        other => Err(other),
+    }
+}
 
 use DataType::{Bool as B, Int4 as I4, Int8 as I8, Text as T, TextArray as TA, TimestampTz as TZ};
 
@@ -73,6 +179,20 @@ pub enum CatalogFunc {
     RelationSize,
     /// `pg_size_pretty(bigint)`.
     SizePretty,
+    /// A cast to an object-identifier type: a name to its oid (an unknown
+    /// name is an error, as in PostgreSQL), an oid kept.
+    RegIn(RegKind),
+    /// An object-identifier value printed as text: its name.
+    RegOut(RegKind),
+    /// `to_regclass(text)` and friends: the oid, or NULL for unknown names.
+    ToReg(RegKind),
+    /// `format(fmt, args…)` with `%s`, `%I`, `%L` and `%%`.
+    Format,
+    /// `parse_ident(text)`: the parts of a qualified identifier.
+    ParseIdent,
+    /// Functions of objects audb never has (`pg_get_function_result`,
+    /// `pg_get_partkeydef`, …): NULL.
+    NoObject,
     /// `textregexeq` and friends: `text ~ pattern`.
     RegexMatch {
         /// `~*` / `!~*`.
@@ -147,6 +267,30 @@ pub(super) fn signatures(name: &str) -> Option<(CatalogFunc, &'static [Sig])> {
             (C::RelationSize, &[(&[I8], I8)])
         }
         "pg_size_pretty" => (C::SizePretty, &[(&[I8], T)]),
+        "to_regclass" => (C::ToReg(RegKind::Class), &[(&[T], I8)]),
+        "to_regtype" => (C::ToReg(RegKind::Type), &[(&[T], I8)]),
+        "to_regnamespace" => (C::ToReg(RegKind::Namespace), &[(&[T], I8)]),
+        "to_regproc" | "to_regprocedure" => (C::ToReg(RegKind::Proc), &[(&[T], I8)]),
+        "to_regrole" => (C::ToReg(RegKind::Role), &[(&[T], I8)]),
+        "format" => (
+            C::Format,
+            &[
+                (&[T], T),
+                (&[T, T], T),
+                (&[T, T, T], T),
+                (&[T, T, T, T], T),
+                (&[T, T, T, T, T], T),
+                (&[T, T, T, T, T, T], T),
+            ],
+        ),
+        "parse_ident" => (C::ParseIdent, &[(&[T], TA), (&[T, B], TA)]),
+        "pg_get_function_result"
+        | "pg_get_function_arguments"
+        | "pg_get_function_identity_arguments"
+        | "pg_get_partkeydef"
+        | "pg_get_triggerdef"
+        | "pg_get_ruledef" => (C::NoObject, &[(&[I8], T), (&[I8, B], T)]),
+        "pg_get_serial_sequence" => (C::NoObject, &[(&[T, T], T)]),
         "textregexeq" | "textregexne" | "texticregexeq" | "texticregexne" => (
             C::RegexMatch {
                 case_insensitive: name.starts_with("textic"),
@@ -176,29 +320,81 @@ fn text_arg(args: &[Datum], n: usize) -> Option<&str> {
 /// `format_type`, which treats a NULL typmod as none.
 pub(super) fn call(func: CatalogFunc, args: &[Datum], ctx: &EvalContext) -> SqlResult<Datum> {
     use CatalogFunc as C;
-    let _ = ctx;
-    if func == C::FormatType {
-        return Ok(match int_arg(args, 0) {
-            None => Datum::Null,
-            Some(oid) => Datum::Text(oids::format_type(oid, int_arg(args, 1))),
-        });
+    let cat = ctx.catalog.as_ref().map(|h| h.0.as_ref());
+    match func {
+        C::FormatType => {
+            return Ok(match int_arg(args, 0) {
+                None => Datum::Null,
+                Some(oid) => Datum::Text(oids::format_type(oid, int_arg(args, 1))),
+            });
+        }
+        C::Format => return functions::format(args).map(Datum::Text),
+        _ => {}
     }
     if args.iter().any(Datum::is_null) {
         return Ok(Datum::Null);
     }
+    let catalog_answer = |f: &dyn Fn(&dyn CatalogAccess) -> Option<String>| {
+        cat.and_then(f).map_or(Datum::Null, Datum::Text)
+    };
+    let oid = int_arg(args, 0).unwrap_or(0);
     Ok(match func {
         C::FormatType => Datum::Null,
         C::IsVisible | C::HasPrivilege => Datum::Bool(true),
         C::IsPublishable => Datum::Bool(false),
         C::GetExpr => args.first().cloned().unwrap_or(Datum::Null),
-        // The comments live in the catalog, which evaluation cannot reach
-        // yet; `pg_description` serves them to joins meanwhile.
-        C::ObjDescription | C::ColDescription | C::GetViewDef => Datum::Null,
-        C::GetConstraintDef | C::GetIndexDef => Datum::Null,
+        C::ObjDescription => {
+            // `obj_description(oid, 'pg_class')`: only relations and the
+            // public schema have comments.
+            let catalog = text_arg(args, 1);
+            match catalog {
+                None | Some("pg_class") => catalog_answer(&|c| c.description(oid, 0)),
+                Some("pg_namespace") if oid == oids::PUBLIC_NAMESPACE => {
+                    Datum::Text("standard public schema".into())
+                }
+                Some(_) => Datum::Null,
+            }
+        }
+        C::ColDescription => {
+            let sub = int_arg(args, 1).unwrap_or(0);
+            if sub <= 0 {
+                Datum::Null
+            } else {
+                catalog_answer(&|c| c.description(oid, sub))
+            }
+        }
+        C::GetViewDef => catalog_answer(&|c| c.view_definition(oid)),
+        C::GetConstraintDef => catalog_answer(&|c| c.constraint_definition(oid)),
+        C::GetIndexDef => {
+            let column = int_arg(args, 1).unwrap_or(0);
+            catalog_answer(&|c| c.index_definition(oid, column))
+        }
+        C::NoObject => Datum::Null,
         C::GetUserById => match int_arg(args, 0) {
-            Some(oids::SUPERUSER_OID) => Datum::Text(DATABASE_NAME.into()),
+            Some(oids::SUPERUSER_OID) => {
+                Datum::Text(cat.map_or_else(|| DATABASE_NAME.into(), |c| c.user()))
+            }
             _ => Datum::Null,
         },
+        C::RegIn(kind) => match args.first() {
+            Some(Datum::Text(name)) => match functions::reg_lookup(kind, name, cat)? {
+                Some(oid) => Datum::Int(oid),
+                None => return Err(functions::reg_not_found(kind, name)),
+            },
+            Some(other) => other.clone(),
+            None => Datum::Null,
+        },
+        C::ToReg(kind) => match functions::reg_lookup(kind, text_arg(args, 0).unwrap_or(""), cat) {
+            Ok(Some(oid)) => Datum::Int(oid),
+            _ => Datum::Null,
+        },
+        C::RegOut(kind) => Datum::Text(functions::reg_name(kind, oid, cat)),
+        C::Format => Datum::Null,
+        C::ParseIdent => {
+            let strict = args.get(1) != Some(&Datum::Bool(false));
+            let parts = functions::parse_ident(text_arg(args, 0).unwrap_or(""), strict)?;
+            Datum::TextArray(parts.into_iter().map(Some).collect())
+        }
         C::CurrentSchema => Datum::Text("public".into()),
         C::CurrentSchemas => {
             let implicit = args.first() == Some(&Datum::Bool(true));
@@ -210,12 +406,15 @@ pub(super) fn call(func: CatalogFunc, args: &[Datum], ctx: &EvalContext) -> SqlR
             Datum::TextArray(v)
         }
         C::CurrentDatabase => Datum::Text(DATABASE_NAME.into()),
-        C::CurrentUser => Datum::Text(DATABASE_NAME.into()),
+        C::CurrentUser => Datum::Text(cat.map_or_else(|| DATABASE_NAME.into(), |c| c.user())),
         C::CurrentSetting => {
             let name = text_arg(args, 0).unwrap_or("");
             let missing_ok = args.get(1) == Some(&Datum::Bool(true));
-            match crate::catalog::system::default_setting(name) {
-                Some(v) => Datum::Text(v.into()),
+            let value = cat
+                .and_then(|c| c.setting(name))
+                .or_else(|| crate::catalog::system::default_setting(name).map(str::to_owned));
+            match value {
+                Some(v) => Datum::Text(v),
                 None if missing_ok => Datum::Null,
                 None => {
                     return Err(SqlError::new(

@@ -274,6 +274,13 @@ pub(crate) fn eval_in(e: &ScalarExpr, env: &Env<'_>) -> SqlResult<Datum> {
                 _ => Ok(Datum::Null),
             }
         }
+        ScalarExpr::Subquery(s) => {
+            let arg = match &s.kind {
+                super::SubqueryKind::In { arg, .. } => eval_in(arg, env)?,
+                _ => Datum::Null,
+            };
+            s.eval(env.row, arg, env.ctx)
+        }
         ScalarExpr::ArrayLiteral { elems } => {
             let mut out = Vec::with_capacity(elems.len());
             for e in elems {

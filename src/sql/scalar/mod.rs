@@ -25,6 +25,7 @@ mod func;
 mod operators;
 mod ops;
 mod sql_type;
+mod subquery;
 mod text;
 mod window;
 
@@ -34,15 +35,17 @@ mod tests;
 use super::error::SqlResult;
 use super::types::{DataType, Datum};
 
-pub use bind::{bind, bind_as, bind_assign};
+pub use bind::{bind, bind_as, bind_assign, bind_assign_with, bind_with};
 pub use cast::cast;
+pub use catalog_func::{CatalogAccess, CatalogHandle, RegKind, quote_ident};
 pub use coerce::{CoercionKind, can_coerce, select_common_type};
 pub use datetime::{format_interval, parse_interval};
 pub use eval::eval;
 pub(crate) use eval::{Env, eval_in};
 pub use format::{compare_datums, format_text};
+pub use subquery::{CorrelatedRows, SubqueryExpr, SubqueryHost, SubqueryKind, SubqueryRows};
 pub use text::{format_text_array, parse_text_array};
-pub(crate) use window::eval_windows;
+pub(crate) use window::{CANCEL_CHECK_ROWS, eval_windows, sort_cancellable};
 
 /// A unary operator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -444,6 +447,8 @@ pub enum ScalarExpr {
         /// The elements.
         elems: Vec<ScalarExpr>,
     },
+    /// A subquery: scalar, EXISTS, IN or ARRAY (see [`SubqueryExpr`]).
+    Subquery(Box<SubqueryExpr>),
 }
 
 impl ScalarExpr {
@@ -460,6 +465,7 @@ impl ScalarExpr {
             | ScalarExpr::Function { ty, .. }
             | ScalarExpr::Coalesce { ty, .. } => *ty,
             ScalarExpr::Window(w) => w.ty,
+            ScalarExpr::Subquery(s) => s.ty,
             ScalarExpr::IsNull { .. }
             | ScalarExpr::IsBool { .. }
             | ScalarExpr::IsDistinctFrom { .. }
@@ -549,6 +555,11 @@ impl ScalarExpr {
                 arg.walk(f);
                 array.walk(f);
             }
+            ScalarExpr::Subquery(s) => {
+                if let SubqueryKind::In { arg, .. } = &s.kind {
+                    arg.walk(f);
+                }
+            }
         }
     }
 }
@@ -625,4 +636,7 @@ pub struct EvalContext {
     pub timezone_offset_secs: i32,
     /// Parameter values (`$1` is index 0), already of the bound types.
     pub params: Vec<Datum>,
+    /// The catalog and session that catalog functions read (`None`:
+    /// PostgreSQL's defaults; see `catalog_func`).
+    pub catalog: Option<CatalogHandle>,
 }

@@ -50,6 +50,7 @@ fn ctx() -> EvalContext {
         now_micros: 1_710_506_096_000_000,
         timezone_offset_secs: 0,
         params: vec![],
+        catalog: None,
     }
 }
 

@@ -10,6 +10,7 @@ use super::datetime::{interval_add, interval_mul};
 use super::eval::{Env, eval_in};
 use super::format::compare_datums;
 use super::{EvalContext, FrameBound, WindowExpr, WindowFunc};
+use crate::exec::parallel::Cancel;
 use crate::sql::decimal::Decimal;
 use crate::sql::error::{SqlError, SqlResult, SqlState};
 use crate::sql::types::{DataType, Datum, Interval};
@@ -17,15 +18,53 @@ use std::cmp::Ordering;
 
 /// Computes every window call in `windows` over `rows`: one value per row,
 /// in row order.
+/// Checks `cancel` (57014) between windows, partitions and every
+/// [`CANCEL_CHECK_ROWS`] rows.
 pub(crate) fn eval_windows<'a>(
     windows: &[&'a WindowExpr],
     rows: &[Vec<Datum>],
     ctx: &EvalContext,
+    cancel: &Cancel,
 ) -> SqlResult<Vec<(&'a WindowExpr, Vec<Datum>)>> {
     windows
         .iter()
-        .map(|w| Ok((*w, eval_window(w, rows, ctx)?)))
+        .map(|w| {
+            cancel.check()?;
+            Ok((*w, eval_window(w, rows, ctx, cancel)?))
+        })
         .collect()
+}
+
+/// Rows (or frame steps) between two cancellation checks.
+pub(crate) const CANCEL_CHECK_ROWS: usize = 4096;
+
+/// Sorts `v` with `cmp`, checking `cancel` every [`CANCEL_CHECK_ROWS`]
+/// comparisons; once cancelled the remaining comparisons are trivial and
+/// the 57014 error is returned.
+pub(crate) fn sort_cancellable<T>(
+    v: &mut [T],
+    cancel: &Cancel,
+    mut cmp: impl FnMut(&T, &T) -> Ordering,
+) -> SqlResult<()> {
+    let mut count = 0usize;
+    let mut err = None;
+    v.sort_by(|a, b| {
+        if err.is_some() {
+            return Ordering::Equal;
+        }
+        count += 1;
+        if count.is_multiple_of(CANCEL_CHECK_ROWS)
+            && let Err(e) = cancel.check()
+        {
+            err = Some(e);
+            return Ordering::Equal;
+        }
+        cmp(a, b)
+    });
+    match err {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
 }
 
 /// Evaluated keys and arguments of one row.
@@ -35,9 +74,17 @@ struct RowKeys {
     args: Vec<Datum>,
 }
 
-fn eval_window(w: &WindowExpr, rows: &[Vec<Datum>], ctx: &EvalContext) -> SqlResult<Vec<Datum>> {
+fn eval_window(
+    w: &WindowExpr,
+    rows: &[Vec<Datum>],
+    ctx: &EvalContext,
+    cancel: &Cancel,
+) -> SqlResult<Vec<Datum>> {
     let mut keys = Vec::with_capacity(rows.len());
     for (i, row) in rows.iter().enumerate() {
+        if i % CANCEL_CHECK_ROWS == 0 {
+            cancel.check()?;
+        }
         let env = Env {
             row,
             ctx,
@@ -80,10 +127,13 @@ fn eval_window(w: &WindowExpr, rows: &[Vec<Datum>], ctx: &EvalContext) -> SqlRes
             .unwrap_or(Ordering::Equal)
     };
     let mut idx: Vec<usize> = (0..rows.len()).collect();
-    idx.sort_by(|&a, &b| part_cmp(&keys[a], &keys[b]).then_with(|| order_cmp(&keys[a], &keys[b])));
+    sort_cancellable(&mut idx, cancel, |&a, &b| {
+        part_cmp(&keys[a], &keys[b]).then_with(|| order_cmp(&keys[a], &keys[b]))
+    })?;
     let mut out = vec![Datum::Null; rows.len()];
     let mut start = 0;
     while start < idx.len() {
+        cancel.check()?;
         let mut end = start + 1;
         while end < idx.len() && part_cmp(&keys[idx[start]], &keys[idx[end]]) == Ordering::Equal {
             end += 1;
@@ -243,6 +293,9 @@ fn eval_window(w: &WindowExpr, rows: &[Vec<Datum>], ctx: &EvalContext) -> SqlRes
                     }
                 } else {
                     for p in 0..n {
+                        if p % CANCEL_CHECK_ROWS == 0 {
+                            cancel.check()?;
+                        }
                         let (lo, hi) = frame(p);
                         let mut acc = Acc::new(w.func, input_ty);
                         for q in lo..hi {
