@@ -18,7 +18,7 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_util::codec::{Framed, FramedParts};
 
@@ -310,6 +310,27 @@ fn fatal_info(code: &str, message: String) -> ErrorInfo {
 
 /// Serves one accepted socket until the client leaves, breaks a limit or
 /// fails fatally.
+/// How long [`linger`] keeps reading a client's unread input.
+const LINGER: Duration = Duration::from_secs(2);
+
+/// After a FATAL error sent while the client is still sending (the rest of
+/// an oversized message): ends our side of the stream and reads and
+/// discards the client's input until it closes, for at most [`LINGER`].
+/// Closing a socket with unread input makes the kernel reset the
+/// connection, and a reset can discard the error before the client reads it.
+async fn linger<S: AsyncRead + AsyncWrite + Unpin>(io: &mut S) {
+    let _ = io.shutdown().await;
+    let mut buf = vec![0u8; 64 << 10];
+    let _ = tokio::time::timeout(LINGER, async {
+        while let Ok(n) = io.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
 pub(crate) async fn serve_socket<H: PgWireServerHandlers>(
     tcp: TcpStream,
     tls: Option<TlsAcceptor>,
@@ -395,6 +416,7 @@ pub(crate) async fn serve_socket<H: PgWireServerHandlers>(
                 let _ = socket
                     .send(PgWireBackendMessage::ErrorResponse(info.into()))
                     .await;
+                linger(&mut socket.get_mut().inner).await;
                 break;
             }
             Some(Err(_)) if socket.get_ref().framing.malformed.is_some() => {
