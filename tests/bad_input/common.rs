@@ -516,3 +516,12 @@ fn data_row(body: &[u8]) -> Vec<Option<String>> {
     }
     row
 }
+
+/// The port of a libpq-style connection string (`host=… port=…`), 5432 when
+/// absent: where the raw-socket checks reach the reference PostgreSQL.
+pub fn pg_port(conn: &str) -> u16 {
+    conn.split_whitespace()
+        .find_map(|kv| kv.strip_prefix("port="))
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(5432)
+}

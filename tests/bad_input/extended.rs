@@ -307,11 +307,7 @@ async fn bad_parameters_and_unknown_names_in_the_extended_protocol() {
     let (s, c, fp) = schema_server().await;
     let mut failures = check(s.addr, "audb", "audb", false).await;
     if let Ok(pg) = std::env::var("AUDB_BAD_INPUT_PG") {
-        let port: u16 = pg
-            .split_whitespace()
-            .find_map(|kv| kv.strip_prefix("port="))
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(5432);
+        let port = super::common::pg_port(&pg);
         let admin = super::common::connect_str(&format!("{pg} dbname=postgres"))
             .await
             .expect("PostgreSQL");

@@ -330,11 +330,7 @@ async fn protocol_violations_cost_only_the_connection() {
     let (s, c, fp) = schema_server().await;
     let mut failures = check(s.addr, "audb", "audb", false).await;
     if let Ok(pg) = std::env::var("AUDB_BAD_INPUT_PG") {
-        let port: u16 = pg
-            .split_whitespace()
-            .find_map(|kv| kv.strip_prefix("port="))
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(5432);
+        let port = super::common::pg_port(&pg);
         for f in check(
             SocketAddr::from(([127, 0, 0, 1], port)),
             "postgres",
