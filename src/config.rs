@@ -80,42 +80,42 @@ pub const SETTINGS: &[SettingDoc] = &[
     },
     SettingDoc {
         key: "auth",
-        flag: "",
+        flag: "--auth",
         env: "AUDB_AUTH",
         default: "trust",
         help: "how loopback clients authenticate: `trust`, `scram-sha-256`, `md5` or `reject`",
     },
     SettingDoc {
         key: "remote_auth",
-        flag: "",
+        flag: "--remote-auth",
         env: "AUDB_REMOTE_AUTH",
         default: "scram-sha-256",
         help: "how clients from other addresses authenticate: `scram-sha-256`, `md5`, `trust` or `reject`",
     },
     SettingDoc {
         key: "tls_cert",
-        flag: "",
+        flag: "--tls-cert",
         env: "AUDB_TLS_CERT",
         default: "none",
-        help: "PEM certificate chain for TLS (with `tls_key`); without it SSLRequest is refused",
+        help: "PEM certificate chain for TLS (with `tls_key`), also bound by SCRAM-SHA-256-PLUS; without it SSLRequest is refused",
     },
     SettingDoc {
         key: "tls_key",
-        flag: "",
+        flag: "--tls-key",
         env: "AUDB_TLS_KEY",
         default: "none",
         help: "PEM private key of `tls_cert`",
     },
     SettingDoc {
         key: "max_message_bytes",
-        flag: "",
+        flag: "--max-message-bytes",
         env: "AUDB_MAX_MESSAGE_BYTES",
         default: "67108864",
         help: "largest message a client may send; a larger one ends that client's connection with 54000",
     },
     SettingDoc {
         key: "idle_session_timeout",
-        flag: "",
+        flag: "--idle-session-timeout",
         env: "AUDB_IDLE_SESSION_TIMEOUT",
         default: "0",
         help: "milliseconds a session may sit idle outside a transaction block before it is closed with 57P05 (0 = never)",
@@ -163,6 +163,20 @@ pub const SETTINGS: &[SettingDoc] = &[
         help: "writes a table buffers before they are flushed to a segment file",
     },
     SettingDoc {
+        key: "worker_threads",
+        flag: "",
+        env: "",
+        default: "0",
+        help: "threads of the query executor's pool (0 = the machine's available parallelism)",
+    },
+    SettingDoc {
+        key: "query_memory_limit",
+        flag: "",
+        env: "",
+        default: "4294967296",
+        help: "bytes of group-by bitmaps, row buffers and sorts one statement may hold; beyond it the statement fails with 53200 (0 = unlimited)",
+    },
+    SettingDoc {
         key: "",
         flag: "--config",
         env: "AUDB_CONFIG",
@@ -208,6 +222,10 @@ pub struct PartialSettings {
     pub bitmap_cache_bytes: Option<usize>,
     /// See [`Settings::memtable_ops_max`].
     pub memtable_ops_max: Option<u64>,
+    /// See [`Settings::worker_threads`].
+    pub worker_threads: Option<usize>,
+    /// See [`Settings::query_memory_limit`].
+    pub query_memory_limit: Option<u64>,
 }
 
 impl PartialSettings {
@@ -230,6 +248,8 @@ impl PartialSettings {
             demo_seed: self.demo_seed.or(lower.demo_seed),
             bitmap_cache_bytes: self.bitmap_cache_bytes.or(lower.bitmap_cache_bytes),
             memtable_ops_max: self.memtable_ops_max.or(lower.memtable_ops_max),
+            worker_threads: self.worker_threads.or(lower.worker_threads),
+            query_memory_limit: self.query_memory_limit.or(lower.query_memory_limit),
         }
     }
 }
@@ -270,6 +290,10 @@ pub struct Settings {
     pub bitmap_cache_bytes: usize,
     /// Operations a table's memtable holds before it is flushed.
     pub memtable_ops_max: u64,
+    /// Threads of the executor's worker pool (0 = available parallelism).
+    pub worker_threads: usize,
+    /// Bytes one statement may hold in charged allocations (0 = unlimited).
+    pub query_memory_limit: u64,
 }
 
 impl Default for Settings {
@@ -304,6 +328,10 @@ impl Settings {
                 .bitmap_cache_bytes
                 .unwrap_or(options.bitmap_cache_bytes),
             memtable_ops_max: given.memtable_ops_max.unwrap_or(options.memtable_ops_max),
+            worker_threads: given.worker_threads.unwrap_or(0),
+            query_memory_limit: given
+                .query_memory_limit
+                .unwrap_or(crate::exec::memory::DEFAULT_QUERY_MEMORY_LIMIT),
         }
     }
 
@@ -341,39 +369,12 @@ impl Settings {
         }
     }
 
-    /// Applies the `AUDB_*` environment variables of the settings that have
-    /// no command-line flag (`get` reads a variable); they win over the
-    /// config file.
-    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
-        fn parsed<T: std::str::FromStr>(var: &str, text: &str) -> Result<T, ConfigError>
-        where
-            T::Err: std::fmt::Display,
-        {
-            text.trim().parse().map_err(|e: T::Err| ConfigError::Env {
-                var: var.to_owned(),
-                message: e.to_string(),
-            })
+    /// Executor settings (apply with [`crate::db::Db::with_exec`]).
+    pub fn exec_config(&self) -> crate::exec::ExecConfig {
+        crate::exec::ExecConfig {
+            worker_threads: self.worker_threads,
+            query_memory_limit: self.query_memory_limit,
         }
-        let get = |var: &str| get(var).filter(|v| !v.is_empty());
-        if let Some(v) = get("AUDB_AUTH") {
-            self.auth = parsed("AUDB_AUTH", &v)?;
-        }
-        if let Some(v) = get("AUDB_REMOTE_AUTH") {
-            self.remote_auth = parsed("AUDB_REMOTE_AUTH", &v)?;
-        }
-        if let Some(v) = get("AUDB_TLS_CERT") {
-            self.tls_cert = Some(PathBuf::from(v));
-        }
-        if let Some(v) = get("AUDB_TLS_KEY") {
-            self.tls_key = Some(PathBuf::from(v));
-        }
-        if let Some(v) = get("AUDB_MAX_MESSAGE_BYTES") {
-            self.max_message_bytes = parsed("AUDB_MAX_MESSAGE_BYTES", &v)?;
-        }
-        if let Some(v) = get("AUDB_IDLE_SESSION_TIMEOUT") {
-            self.idle_session_timeout = parsed("AUDB_IDLE_SESSION_TIMEOUT", &v)?;
-        }
-        Ok(())
     }
 
     /// Store options for these settings.
@@ -398,14 +399,6 @@ pub enum ConfigError {
         /// Why.
         #[source]
         source: std::io::Error,
-    },
-    /// An environment variable has a value the setting does not take.
-    #[error("environment variable {var}: {message}")]
-    Env {
-        /// The variable.
-        var: String,
-        /// What was wrong.
-        message: String,
     },
     /// The file is not valid TOML or has an unknown key or a wrong type.
     #[error("config file {}, line {line}: {message}", path.display())]
@@ -482,28 +475,28 @@ mod tests {
             "auth = \"md5\"\nremote_auth = \"reject\"\ntls_cert = \"/c.pem\"\ntls_key = \"/k.pem\"\nidle_session_timeout = 1500\n",
         )
         .expect("parse");
-        let mut s = Settings::resolve(file);
+        let s = Settings::resolve(file);
         assert_eq!(s.auth, AuthMethod::Md5);
         assert_eq!(s.remote_auth, AuthMethod::Reject);
         let c = s.server_config();
         assert_eq!(c.idle_session_timeout, Some(Duration::from_millis(1500)));
         assert_eq!(c.tls.map(|t| t.key), Some(PathBuf::from("/k.pem")));
         assert_eq!(s.check_server(), Ok(()));
-        s.apply_env(|v| match v {
-            "AUDB_AUTH" => Some("scram-sha-256".into()),
-            "AUDB_MAX_MESSAGE_BYTES" => Some("1000".into()),
-            _ => None,
-        })
-        .expect("env");
+        let flags = PartialSettings {
+            auth: Some(AuthMethod::ScramSha256),
+            max_message_bytes: Some(1000),
+            ..PartialSettings::default()
+        };
+        let file =
+            parse("auth = \"md5\"\nmax_message_bytes = 5\ntls_key = \"/k.pem\"\n").expect("parse");
+        let mut s = Settings::resolve(flags.or(file));
         assert_eq!(s.auth, AuthMethod::ScramSha256);
         assert_eq!(s.server_config().max_message_bytes, 1000);
-        let err = s
-            .apply_env(|v| (v == "AUDB_REMOTE_AUTH").then(|| "password".into()))
-            .unwrap_err();
-        assert!(err.to_string().contains("AUDB_REMOTE_AUTH"), "{err}");
         assert!(parse("auth = \"ident\"\n").is_err());
-        s.tls_key = None;
-        assert!(s.check_server().is_err());
+        assert_eq!(
+            s.check_server(),
+            Err("tls_key is set but tls_cert is not".to_owned())
+        );
         s.trust_remote = true;
         assert_eq!(s.server_config().remote_auth, AuthMethod::Trust);
     }
@@ -519,6 +512,8 @@ mod tests {
                 "demo_seed" => s.demo_seed.to_string(),
                 "bitmap_cache_bytes" => s.bitmap_cache_bytes.to_string(),
                 "memtable_ops_max" => s.memtable_ops_max.to_string(),
+                "worker_threads" => s.worker_threads.to_string(),
+                "query_memory_limit" => s.query_memory_limit.to_string(),
                 "max_connections" => s.max_connections.to_string(),
                 "trust_remote" => s.trust_remote.to_string(),
                 "auth" => s.auth.to_string(),

@@ -169,6 +169,8 @@ const RESULT_CACHE_ENTRIES_MAX: usize = 1024;
 pub struct Db {
     store: Store,
     cache: Mutex<ResultCache>,
+    /// Each statement's memory budget (`query_memory_limit`).
+    query_memory_limit: u64,
 }
 
 impl std::fmt::Debug for Db {
@@ -252,7 +254,16 @@ impl Db {
                 version: 0,
                 entries: HashMap::new(),
             }),
+            query_memory_limit: crate::exec::ExecConfig::default().query_memory_limit,
         }
+    }
+
+    /// Applies executor settings: the statement memory budget, and the
+    /// worker pool's size if the pool has not started yet.
+    pub fn with_exec(mut self, exec: crate::exec::ExecConfig) -> Db {
+        crate::exec::pool::configure(exec.worker_threads);
+        self.query_memory_limit = exec.query_memory_limit;
+        self
     }
 
     /// The storage layer.
@@ -357,7 +368,8 @@ impl Db {
         };
         let params_cell = std::cell::RefCell::new(Params::with_types(param_types.to_vec()));
         let deadline = session.statement_timeout().map(|d| Instant::now() + d);
-        let cancel = Cancel::new(session.cancel.clone(), deadline);
+        let cancel = Cancel::new(session.cancel.clone(), deadline)
+            .with_memory_limit(self.query_memory_limit);
         let ctx = QueryCtx::top(
             &snapshot,
             &eval,
@@ -408,7 +420,8 @@ impl Db {
         };
         let params = std::cell::RefCell::new(Params::with_types(Vec::new()));
         let deadline = session.statement_timeout().map(|d| Instant::now() + d);
-        let cancel = Cancel::new(session.cancel.clone(), deadline);
+        let cancel = Cancel::new(session.cancel.clone(), deadline)
+            .with_memory_limit(self.query_memory_limit);
         f(&QueryCtx::top(
             &snapshot,
             &eval,
@@ -473,7 +486,8 @@ impl Db {
             )),
         };
         let params_cell = std::cell::RefCell::new(Params::with_types(types));
-        let cancel = Cancel::new(session.cancel.clone(), None);
+        let cancel =
+            Cancel::new(session.cancel.clone(), None).with_memory_limit(self.query_memory_limit);
         let ctx = QueryCtx::top(&snapshot, &eval, &params_cell, &cancel, &session.user, true);
         let columns = match stmt {
             Statement::Query(q) => Some(run_query(&ctx, q)?.columns),

@@ -13,6 +13,12 @@ fn audb(args: &[&str]) -> Output {
         .env_remove("AUDB_LOG")
         .env_remove("AUDB_DEMO_USERS")
         .env_remove("AUDB_DEMO_SEED")
+        .env_remove("AUDB_AUTH")
+        .env_remove("AUDB_REMOTE_AUTH")
+        .env_remove("AUDB_TLS_CERT")
+        .env_remove("AUDB_TLS_KEY")
+        .env_remove("AUDB_MAX_MESSAGE_BYTES")
+        .env_remove("AUDB_IDLE_SESSION_TIMEOUT")
         .env("RUST_LOG", "warn")
         .output()
         .expect("run the audb binary")
@@ -80,6 +86,13 @@ fn help_of_every_subcommand_mentions_each_flag() {
                 "--demo-seed",
                 "--max-connections",
                 "--trust-remote",
+                "--auth",
+                "--remote-auth",
+                "--tls-cert",
+                "--tls-key",
+                "--max-message-bytes",
+                "--idle-session-timeout",
+                "AUDB_IDLE_SESSION_TIMEOUT",
                 "--data-dir",
                 "--config",
                 "AUDB_LISTEN",
@@ -347,5 +360,371 @@ fn readme_documents_every_setting() {
                 s.key
             );
         }
+        for flag in s.flag.split(" / ").filter(|f| !f.is_empty()) {
+            assert!(
+                readme.contains(&format!("`{flag}`")),
+                "README lacks flag {flag}"
+            );
+        }
     }
+}
+
+/// A running `audb serve` on a free loopback port, killed when dropped.
+struct Served {
+    child: std::process::Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `audb serve` with `args` and environment `env` (the other
+/// `AUDB_*` variables removed) and waits until it accepts connections.
+fn serve(args: &[&str], env: &[(&str, &str)]) -> Served {
+    serve_after(None, args, env)
+}
+
+/// [`serve`] on a data directory prepared with `setup` (SQL run by
+/// `audb sql` on a 10-user demo directory), if given.
+fn serve_after(setup: Option<&str>, args: &[&str], env: &[(&str, &str)]) -> Served {
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().expect("tempdir");
+    if let Some(setup) = setup {
+        let data = dir.path().join("data");
+        demo(&data, "10", "1");
+        let o = sql(&data, setup);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_audb"));
+    cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .env("RUST_LOG", "warn");
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("AUDB_")) {
+        cmd.env_remove(k);
+    }
+    cmd.envs(env.iter().copied());
+    let mut child = cmd.spawn().expect("spawn audb serve");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            child.try_wait().expect("wait").is_none(),
+            "audb serve exited"
+        );
+        assert!(Instant::now() < deadline, "audb serve did not listen");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Served {
+        child,
+        port,
+        _dir: dir,
+    }
+}
+
+/// Connects as `audb` without a password: the client, or the SQLSTATE.
+async fn connect(port: u16) -> Result<tokio_postgres::Client, String> {
+    let conf = format!("host=127.0.0.1 port={port} user=audb dbname=audb connect_timeout=10");
+    let (client, conn) = tokio_postgres::connect(&conf, tokio_postgres::NoTls)
+        .await
+        .map_err(|e| e.code().map_or(format!("{e}"), |c| c.code().to_owned()))?;
+    tokio::spawn(conn);
+    Ok(client)
+}
+
+async fn sqlstate_of(client: &tokio_postgres::Client, sql: &str) -> String {
+    let err = client.simple_query(sql).await.expect_err(sql);
+    err.code().map_or(format!("{err}"), |c| c.code().to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_auth_and_limit_flags_beat_environment_which_beats_the_file() {
+    use std::time::Duration;
+    let cfg_dir = tempfile::tempdir().expect("tempdir");
+    let cfg = cfg_dir.path().join("audb.toml");
+    std::fs::write(
+        &cfg,
+        "auth = \"reject\"\nmax_message_bytes = 100000\nidle_session_timeout = 100000\n",
+    )
+    .expect("write");
+    let env = [
+        ("AUDB_AUTH", "trust"),
+        ("AUDB_MAX_MESSAGE_BYTES", "300"),
+        ("AUDB_IDLE_SESSION_TIMEOUT", "100000"),
+    ];
+    let flags = [
+        "--config",
+        dir_arg(&cfg),
+        "--max-message-bytes",
+        "4000",
+        "--idle-session-timeout",
+        "400",
+    ];
+    let s = serve(&flags, &env);
+    // Environment `trust` over the file's `reject`.
+    let c = connect(s.port).await.expect("trusted by AUDB_AUTH");
+    // The flag's 4000 bytes over the environment's 300 and the file's 100000.
+    let fits = format!("SELECT length('{}')", "x".repeat(2000));
+    let rows = c.simple_query(&fits).await.expect("under the limit");
+    let value = rows.iter().find_map(|m| match m {
+        tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_owned),
+        _ => None,
+    });
+    assert_eq!(value.as_deref(), Some("2000"));
+    let too_big = format!("SELECT length('{}')", "x".repeat(6000));
+    assert_eq!(sqlstate_of(&c, &too_big).await, "54000");
+    // The flag's 400 ms idle timeout over the environment's and the file's.
+    let idle = connect(s.port).await.expect("connect");
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert!(
+        idle.simple_query("SELECT 1").await.is_err(),
+        "closed when idle"
+    );
+
+    // The flag's `reject` over the environment's `trust`.
+    let rejecting = serve(&["--auth", "reject"], &[("AUDB_AUTH", "trust")]);
+    assert_eq!(
+        connect(rejecting.port).await.err().as_deref(),
+        Some("28000")
+    );
+}
+
+#[test]
+fn serve_tls_flags_are_checked_before_starting() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let o = audb(&[
+        "serve",
+        "--tls-cert",
+        "/nonexistent/c.pem",
+        "--data-dir",
+        dir_arg(&data),
+    ]);
+    assert_usage_error(&o);
+    assert!(
+        stderr(&o).contains("tls_cert is set but tls_key is not"),
+        "{}",
+        stderr(&o)
+    );
+    // The flag names the certificate; the key comes from the environment.
+    let o = Command::new(env!("CARGO_BIN_EXE_audb"))
+        .args([
+            "serve",
+            "--tls-cert",
+            "/nonexistent/flag.pem",
+            "--data-dir",
+            dir_arg(&data),
+        ])
+        .env("AUDB_TLS_CERT", "/nonexistent/env.pem")
+        .env("AUDB_TLS_KEY", "/nonexistent/env.key")
+        .env_remove("AUDB_CONFIG")
+        .output()
+        .expect("run audb");
+    assert_usage_error(&o);
+    let err = stderr(&o);
+    assert!(err.contains("/nonexistent/flag.pem"), "{err}");
+    assert!(
+        !data.exists(),
+        "nothing created before the settings are checked"
+    );
+    let o = audb(&[
+        "serve",
+        "--remote-auth",
+        "password",
+        "--data-dir",
+        dir_arg(&data),
+    ]);
+    assert_usage_error(&o);
+    assert!(stderr(&o).contains("password"), "{}", stderr(&o));
+}
+
+/// `audb args…` with `input` on standard input.
+fn audb_with_stdin(args: &[&str], input: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_audb"))
+        .args(args)
+        .env_remove("AUDB_DATA_DIR")
+        .env_remove("AUDB_CONFIG")
+        .env("RUST_LOG", "warn")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn audb");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(input.as_bytes()).expect("write stdin");
+    drop(stdin);
+    child.wait_with_output().expect("wait")
+}
+
+#[test]
+fn sql_copy_writes_to_stdout_and_reads_from_stdin() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    demo(dir.path(), "10", "1");
+    let d = dir_arg(dir.path());
+    let o = sql(
+        dir.path(),
+        "CREATE TABLE t (k TEXT PRIMARY KEY, city TEXT, age INT); \
+         INSERT INTO t VALUES ('u1', 'Beijing', 30), ('u2', NULL, NULL)",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    let o = sql(dir.path(), "COPY t TO STDOUT");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "u1\tBeijing\t30\nu2\t\\N\t\\N\n");
+    let o = sql(
+        dir.path(),
+        "COPY (SELECT k, age FROM t WHERE age > 1) TO STDOUT (FORMAT csv, HEADER)",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "k,age\nu1,30\n");
+
+    let o = audb_with_stdin(
+        &["sql", "COPY t FROM STDIN", "--data-dir", d],
+        "u3\tX\t5\nu4\t\\N\t6\n\\.\n",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "COPY 2\n");
+    let o = audb_with_stdin(
+        &[
+            "sql",
+            "COPY t (k, city) FROM STDIN WITH (FORMAT csv, HEADER); SELECT COUNT(*) FROM t",
+            "--data-dir",
+            d,
+            "--csv",
+        ],
+        "k,city\nu5,\"Shang, hai\"\n",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "COPY 1\ncount\n5\n");
+
+    // A bad row names its line and loads nothing.
+    let o = audb_with_stdin(
+        &["sql", "COPY t FROM STDIN", "--data-dir", d],
+        "u6\tY\t7\nu7\tZ\tabc\n",
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("invalid input syntax for type integer"),
+        "{err}"
+    );
+    assert!(err.contains("line 2"), "{err}");
+    let o = audb(&["sql", "SELECT COUNT(*) FROM t", "--data-dir", d, "--csv"]);
+    assert_eq!(stdout(&o), "count\n5\n");
+
+    // The SQL itself on standard input leaves no room for the data.
+    let o = audb_with_stdin(&["sql", "-", "--data-dir", d], "COPY t FROM STDIN");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("give the SQL as an argument"),
+        "{}",
+        stderr(&o)
+    );
+    // Files on the server side are refused, as by the server.
+    let o = sql(dir.path(), "COPY t TO '/tmp/audb-copy-out'");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("is not allowed"), "{}", stderr(&o));
+}
+
+#[test]
+fn serve_tls_flags_offer_scram_sha_256_plus() {
+    let on_path = |name: &str| {
+        std::env::var_os("PATH")
+            .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
+    };
+    if !on_path("psql") || !on_path("openssl") {
+        eprintln!("SKIPPED: psql or openssl is not installed");
+        return;
+    }
+    let certs = tempfile::tempdir().expect("tempdir");
+    let (cert, key) = (
+        certs.path().join("server.crt"),
+        certs.path().join("server.key"),
+    );
+    let o = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+        ])
+        .args(["-nodes", "-days", "2", "-subj", "/CN=localhost", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = serve_after(
+        Some("CREATE ROLE alice LOGIN PASSWORD 'pw'"),
+        &[
+            "--auth",
+            "scram-sha-256",
+            "--tls-cert",
+            dir_arg(&cert),
+            "--tls-key",
+            dir_arg(&key),
+        ],
+        &[],
+    );
+    let psql = |conninfo: &str| {
+        let o = Command::new("psql")
+            .arg(format!(
+                "host=127.0.0.1 port={} user=alice dbname=audb connect_timeout=10 {conninfo}",
+                s.port
+            ))
+            .args(["-XAtc", "SELECT current_user"])
+            .env("PGPASSWORD", "pw")
+            .output()
+            .expect("psql");
+        (o.status.success(), format!("{}{}", stdout(&o), stderr(&o)))
+    };
+    // Over TLS the client binds the exchange to the server's certificate.
+    let (ok, out) = psql("sslmode=require channel_binding=require");
+    assert!(ok, "{out}");
+    assert_eq!(out.trim(), "alice");
+    // Plain SCRAM still works over TLS for clients that do not bind.
+    let (ok, out) = psql("sslmode=require channel_binding=disable");
+    assert!(ok, "{out}");
+    // Without TLS there is nothing to bind to: -PLUS is not offered.
+    let (ok, out) = psql("sslmode=disable channel_binding=require");
+    assert!(!ok, "{out}");
+    assert!(out.contains("channel binding"), "{out}");
+    let (ok, out) = psql("sslmode=disable channel_binding=prefer");
+    assert!(ok, "{out}");
+}
+
+#[test]
+fn sql_prints_reg_casts_as_names_and_keeps_oids_for_comparisons() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    demo(dir.path(), "10", "1");
+    let o = audb(&[
+        "sql",
+        "SELECT 'users'::regclass, 'int4'::regtype, 2200::regnamespace, \
+         'users'::regclass::oid = c.oid AS same, c.oid::regclass::text \
+         FROM pg_class c WHERE c.oid = 'users'::regclass",
+        "--data-dir",
+        dir_arg(dir.path()),
+        "--csv",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "regclass,regtype,regnamespace,same,oid\nusers,integer,public,t,users\n"
+    );
 }

@@ -408,6 +408,58 @@ async fn copy_fail_from_the_client_applies_nothing() {
     assert_eq!(n, 1);
 }
 
+/// A cancel request while the server waits for COPY data acts as in
+/// PostgreSQL 15: not at once (the server is waiting for the client), but
+/// at the client's next CopyData or CopyDone — `57014 canceling statement
+/// due to user request`, nothing applied, the connection still usable. A
+/// cancel sent while the connection was idle does not cancel a later COPY.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_during_copy_in_applies_nothing() {
+    let s = server().await;
+    let c = connect(s.addr).await;
+    c.batch_execute("CREATE TABLE users (user_id TEXT PRIMARY KEY, age INT)")
+        .await
+        .expect("create");
+    c.cancel_token()
+        .cancel_query(NoTls)
+        .await
+        .expect("cancel while idle");
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let n = copy_in(&c, "COPY users FROM STDIN", b"u0\t0\n")
+        .await
+        .expect("a stale cancel does not cancel the next COPY");
+    assert_eq!(n, 1);
+
+    let e = {
+        let sink = c.copy_in("COPY users FROM STDIN").await.expect("copy");
+        pin_mut!(sink);
+        sink.send(Cursor::new(b"u1\t1\nu2\t2\n".to_vec()))
+            .await
+            .expect("send");
+        c.cancel_token()
+            .cancel_query(NoTls)
+            .await
+            .expect("cancel mid-COPY");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        match sink.send(Cursor::new(b"u3\t3\n".to_vec())).await {
+            Ok(()) => sink.finish().await.expect_err("canceled"),
+            Err(e) => e,
+        }
+    };
+    let db = db_error(&e);
+    assert_eq!(db.code().code(), "57014");
+    assert_eq!(db.message(), "canceling statement due to user request");
+    assert_eq!(
+        rows(&c, "SELECT COUNT(*) FROM users").await,
+        [[Some("1".to_owned())]],
+        "nothing of the canceled COPY applied"
+    );
+    let n = copy_in(&c, "COPY users FROM STDIN", b"u4\t4\n")
+        .await
+        .expect("the next COPY works");
+    assert_eq!(n, 1);
+}
+
 #[tokio::test]
 async fn disconnect_mid_copy_in_leaves_the_server_healthy() {
     let s = server().await;

@@ -18,7 +18,7 @@ pub fn run(settings: &Settings, csv: Option<&Path>, columns: Option<&str>) -> Cl
         return write_csv(settings, path, columns);
     }
     let store = data_dir::open(settings, Create::IfMissing, settings.store_options())?;
-    let db = Db::with_store(store);
+    let db = Db::with_store(store).with_exec(settings.exec_config());
     build(&db, settings)
 }
 

@@ -7,6 +7,7 @@
 //! are one line on stderr, never a panic.
 
 mod check;
+mod copy;
 mod data_dir;
 mod demo;
 mod load;
@@ -15,6 +16,7 @@ mod serve;
 mod sql;
 
 use audb::config::{self, PartialSettings, Settings};
+use audb::server::auth::AuthMethod;
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -75,8 +77,9 @@ struct GlobalArgs {
     #[arg(long, global = true, env = "AUDB_DATA_DIR", value_name = "DIR")]
     data_dir: Option<PathBuf>,
     /// TOML file with settings (keys: data_dir, listen, max_connections,
-    /// trust_remote, log, demo, demo_users, demo_seed, bitmap_cache_bytes,
-    /// memtable_ops_max)
+    /// trust_remote, auth, remote_auth, tls_cert, tls_key, max_message_bytes,
+    /// idle_session_timeout, log, demo, demo_users, demo_seed,
+    /// bitmap_cache_bytes, memtable_ops_max)
     #[arg(long, global = true, env = "AUDB_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
     /// Log filter in RUST_LOG syntax, e.g. "info,audb::storage=debug"
@@ -146,7 +149,8 @@ enum Command {
     #[command(
         long_about = "Run SQL statements against a data directory without a server \
         (no server may be running on it) and print the results as an aligned table, like \
-        psql, or as CSV.\n\n\
+        psql, or as CSV. COPY … TO STDOUT writes its rows to standard output and \
+        COPY … FROM STDIN reads them from standard input, as in psql.\n\n\
         Example: audb sql \"SELECT city, COUNT(*) FROM users WHERE vip GROUP BY city ORDER BY 2 DESC LIMIT 5\""
     )]
     Sql(SqlArgs),
@@ -173,6 +177,59 @@ struct ServeArgs {
     /// Seed of the demo audience for --demo [default: 42]
     #[arg(long, env = "AUDB_DEMO_SEED", value_name = "S")]
     demo_seed: Option<u64>,
+    /// How loopback clients authenticate: trust, scram-sha-256, md5 or reject
+    /// [default: trust]
+    #[arg(
+        long,
+        env = "AUDB_AUTH",
+        value_name = "METHOD",
+        help_heading = "Authentication and limits"
+    )]
+    auth: Option<AuthMethod>,
+    /// How clients from other addresses authenticate: scram-sha-256, md5,
+    /// trust or reject [default: scram-sha-256]
+    #[arg(
+        long,
+        env = "AUDB_REMOTE_AUTH",
+        value_name = "METHOD",
+        help_heading = "Authentication and limits"
+    )]
+    remote_auth: Option<AuthMethod>,
+    /// PEM certificate chain for TLS (with --tls-key); without it SSLRequest
+    /// is refused
+    #[arg(
+        long,
+        env = "AUDB_TLS_CERT",
+        value_name = "FILE",
+        help_heading = "Authentication and limits"
+    )]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert
+    #[arg(
+        long,
+        env = "AUDB_TLS_KEY",
+        value_name = "FILE",
+        help_heading = "Authentication and limits"
+    )]
+    tls_key: Option<PathBuf>,
+    /// Largest message a client may send; a larger one ends that client's
+    /// connection with 54000 [default: 67108864]
+    #[arg(
+        long,
+        env = "AUDB_MAX_MESSAGE_BYTES",
+        value_name = "BYTES",
+        help_heading = "Authentication and limits"
+    )]
+    max_message_bytes: Option<usize>,
+    /// Milliseconds a session may sit idle outside a transaction block
+    /// before it is closed with 57P05; 0 = never [default: 0]
+    #[arg(
+        long,
+        env = "AUDB_IDLE_SESSION_TIMEOUT",
+        value_name = "MS",
+        help_heading = "Authentication and limits"
+    )]
+    idle_session_timeout: Option<u64>,
 }
 
 #[derive(Args, Debug)]
@@ -305,6 +362,12 @@ fn settings(cli: &Cli) -> CliResult<Settings> {
             given.demo = a.demo.then_some(true);
             given.demo_users = a.demo_users;
             given.demo_seed = a.demo_seed;
+            given.auth = a.auth;
+            given.remote_auth = a.remote_auth;
+            given.tls_cert = a.tls_cert.clone();
+            given.tls_key = a.tls_key.clone();
+            given.max_message_bytes = a.max_message_bytes;
+            given.idle_session_timeout = a.idle_session_timeout;
         }
         Command::Demo(a) => {
             given.demo_users = a.users;

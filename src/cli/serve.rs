@@ -9,15 +9,15 @@ use std::sync::Arc;
 
 /// Runs the server in the foreground.
 pub fn run(settings: &Settings) -> CliResult {
-    // Settings without a flag: their environment variables beat the file.
-    let mut settings = settings.clone();
-    settings
-        .apply_env(|var| std::env::var(var).ok())
-        .map_err(|e| CliError::Usage(e.to_string()))?;
     settings.check_server().map_err(CliError::Usage)?;
-    let settings = &settings;
+    // A certificate that cannot be used is a bad setting: say so before
+    // opening (or building) the data directory.
+    if let Some(files) = &settings.server_config().tls {
+        audb::server::tls::acceptor(files)
+            .map_err(|e| CliError::Usage(format!("cannot use the TLS certificate: {e}")))?;
+    }
     let store = data_dir::open(settings, Create::IfMissing, settings.store_options())?;
-    let db = Arc::new(Db::with_store(store));
+    let db = Arc::new(Db::with_store(store).with_exec(settings.exec_config()));
     if settings.demo {
         if db.store().snapshot().tables().is_empty() {
             super::demo::build(&db, settings)?;

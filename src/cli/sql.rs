@@ -22,35 +22,62 @@ pub fn run(settings: &Settings, sql: &str, csv: bool) -> CliResult {
         sql.to_owned()
     };
     let store = data_dir::open(settings, Create::Never, settings.store_options())?;
-    let db = Db::with_store(store);
+    let db = Db::with_store(store).with_exec(settings.exec_config());
     let mut session = Session::new("audb");
     let ctx = EvalContext {
         timezone_offset_secs: session.timezone_offset_secs(),
         ..EvalContext::default()
     };
-    let results = db.execute(&mut session, &text).map_err(|e| {
-        let mut msg = format!("ERROR:  {}", e.message);
-        if let Some(d) = &e.detail {
-            msg.push_str(&format!(" (DETAIL: {d})"));
+    let stmts = audb::sql::parse(&text).map_err(|e| sql_error(&e))?;
+    // Results print as each statement completes; the first error stops.
+    let mut printed = false;
+    for stmt in &stmts {
+        if let Some(copied) = super::copy::run(&db, &session, stmt, sql != "-") {
+            match copied.map_err(CliError::Failed)? {
+                super::copy::Copied::Out => printed = false,
+                super::copy::Copied::In(rows) => {
+                    if !print(&format!("COPY {rows}\n"), printed && !csv) {
+                        break;
+                    }
+                    printed = true;
+                }
+            }
+            continue;
         }
-        CliError::Failed(msg)
-    })?;
-    let mut out = std::io::stdout().lock();
-    for (i, result) in results.iter().enumerate() {
-        let text = match result {
+        let result = db
+            .run(&mut session, stmt, &[], &[])
+            .map_err(|e| sql_error(&e))?;
+        let text = match &result {
             StatementResult::Command(tag) => format!("{tag}\n"),
             StatementResult::Rows(rel) if csv => to_csv(rel, &ctx),
             StatementResult::Rows(rel) => to_table(rel, &ctx),
         };
-        if i > 0 && !csv {
-            let _ = writeln!(out);
-        }
-        if out.write_all(text.as_bytes()).is_err() {
-            // A closed pipe (`| head`) is not an error worth reporting.
+        if !print(&text, printed && !csv) {
             break;
         }
+        printed = true;
     }
     Ok(())
+}
+
+/// Writes `text` to standard output, after a blank line if `separate`;
+/// `false` once the output is closed (`| head`), which is not an error
+/// worth reporting.
+fn print(text: &str, separate: bool) -> bool {
+    let mut out = std::io::stdout().lock();
+    if separate && writeln!(out).is_err() {
+        return false;
+    }
+    out.write_all(text.as_bytes()).is_ok() && out.flush().is_ok()
+}
+
+/// psql's rendering of an error on one line: `ERROR:  message (DETAIL: …)`.
+fn sql_error(e: &audb::sql::error::SqlError) -> CliError {
+    let mut msg = format!("ERROR:  {}", e.message);
+    if let Some(d) = &e.detail {
+        msg.push_str(&format!(" (DETAIL: {d})"));
+    }
+    CliError::Failed(msg)
 }
 
 fn cells(rel: &Relation, ctx: &EvalContext) -> Vec<Vec<Option<String>>> {

@@ -2,10 +2,15 @@
 //!
 //! `COUNT` is a bitmap cardinality, `SUM` a weighted sum of plane
 //! intersection counts, `MIN`/`MAX` a descent over the planes; grouping by a
-//! categorical column is one intersection per value, by a numeric column a
-//! recursive split over the planes. Per-shard partial states merge exactly.
+//! categorical column is one intersection per value or a forward pass over
+//! the filtered rows, whichever costs less ([`super::groups`]), by a numeric
+//! column a recursive split over the planes. Per-shard partial states merge
+//! exactly.
 
 use super::filter::{Pred, ShardEval};
+use super::groups::{Strategy, categorical_parts};
+use super::memory::bitmap_bytes;
+use super::parallel::Cancel;
 use crate::index::bsi::BsiRef;
 use crate::index::encode::ordered_to_f64;
 use crate::index::{ColumnType, TagKind};
@@ -124,13 +129,14 @@ impl AggState {
 pub type Groups = BTreeMap<Vec<GroupValue>, Vec<AggState>>;
 
 /// Computes `aggs` over the rows where `filter` is TRUE, grouped by `groups`,
-/// over every shard of `snap` in parallel.
+/// over every shard of `snap` in parallel on the worker pool. The groups'
+/// bitmaps and states are charged to the statement's memory budget.
 pub fn aggregate(
     snap: &TableSnapshot,
     filter: &Pred,
     groups: &[GroupBy],
     aggs: &[AggSpec],
-    cancel: &super::parallel::Cancel,
+    cancel: &Cancel,
 ) -> SqlResult<Groups> {
     // `COUNT(*)` alone: count the last intersection without materializing it.
     let count_only = groups.is_empty()
@@ -138,7 +144,15 @@ pub fn aggregate(
         && aggs
             .iter()
             .all(|a| a.kind == AggKind::CountRows && a.filter.is_none());
-    let per_shard = super::parallel::map_shards(snap.shard_count(), cancel, |shard| {
+    let job = Arc::new((
+        snap.clone(),
+        filter.clone(),
+        groups.to_vec(),
+        aggs.to_vec(),
+        cancel.clone(),
+    ));
+    let per_shard = super::pool::map_shards_pooled(snap.shard_count(), cancel, move |shard| {
+        let (snap, filter, groups, aggs, cancel) = job.as_ref();
         let eval = ShardEval::new(snap, shard)?;
         if count_only {
             let n = eval.count_true(filter)?;
@@ -150,8 +164,17 @@ pub fn aggregate(
             return Ok(out);
         }
         let rows = eval.eval_true(filter)?;
+        let _held = cancel.reserve(bitmap_bytes(&rows), "the rows of a group-by")?;
         let mut out = Groups::new();
-        split_groups(snap, &eval, shard, groups, Vec::new(), rows, aggs, &mut out)?;
+        let mut split = Split {
+            snap,
+            eval: &eval,
+            shard,
+            aggs,
+            cancel,
+            out: &mut out,
+        };
+        split.groups(groups, Vec::new(), rows)?;
         Ok(out)
     })?;
     let mut merged = Groups::new();
@@ -164,6 +187,7 @@ pub fn aggregate(
                     }
                 }
                 None => {
+                    cancel.charge(group_bytes(&key, aggs.len()), "group-by results")?;
                     merged.insert(key, states);
                 }
             }
@@ -176,53 +200,102 @@ pub fn aggregate(
     Ok(merged)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn split_groups(
-    snap: &TableSnapshot,
-    eval: &ShardEval<'_>,
+/// Approximate bytes of one group of the result.
+fn group_bytes(key: &[GroupValue], aggs: usize) -> u64 {
+    let text: usize = key
+        .iter()
+        .map(|v| match v {
+            GroupValue::Text(s) => s.len(),
+            _ => 0,
+        })
+        .sum();
+    (64 + text + std::mem::size_of_val(key) + aggs * std::mem::size_of::<AggState>()) as u64
+}
+
+/// One shard's group-by: where the groups go and what they are charged to.
+struct Split<'a> {
+    snap: &'a TableSnapshot,
+    eval: &'a ShardEval<'a>,
     shard: u32,
-    groups: &[GroupBy],
-    key: Vec<GroupValue>,
-    rows: RoaringBitmap,
-    aggs: &[AggSpec],
-    out: &mut Groups,
-) -> SqlResult<()> {
-    let Some((first, rest)) = groups.split_first() else {
-        if key.is_empty() || !rows.is_empty() {
-            let states = aggs
-                .iter()
-                .map(|a| agg_state(snap, eval, shard, &rows, a))
-                .collect::<SqlResult<Vec<_>>>()?;
-            out.insert(key, states);
+    aggs: &'a [AggSpec],
+    cancel: &'a Cancel,
+    out: &'a mut Groups,
+}
+
+impl Split<'_> {
+    fn groups(
+        &mut self,
+        groups: &[GroupBy],
+        key: Vec<GroupValue>,
+        rows: RoaringBitmap,
+    ) -> SqlResult<()> {
+        let parts = split_groups(self, groups, &key, &rows)?;
+        let Some(parts) = parts else {
+            return Ok(());
+        };
+        let bytes: u64 = parts.iter().map(|(_, b)| bitmap_bytes(b)).sum();
+        let _held = self.cancel.reserve(bytes, "group-by bitmaps")?;
+        for (value, part) in parts {
+            if part.is_empty() {
+                continue;
+            }
+            let mut k = key.clone();
+            k.push(value);
+            self.groups(&groups[1..], k, part)?;
         }
-        return Ok(());
+        Ok(())
+    }
+}
+
+/// Splits `rows` by the first of `groups` (`None`: no grouping column is
+/// left, and the states of group `key` went into `split.out`).
+fn split_groups(
+    split: &mut Split<'_>,
+    groups: &[GroupBy],
+    key: &[GroupValue],
+    rows: &RoaringBitmap,
+) -> SqlResult<Option<Vec<(GroupValue, RoaringBitmap)>>> {
+    let (snap, shard) = (split.snap, split.shard);
+    let Some(first) = groups.first() else {
+        if key.is_empty() || !rows.is_empty() {
+            let states = split
+                .aggs
+                .iter()
+                .map(|a| agg_state(snap, split.eval, shard, rows, a))
+                .collect::<SqlResult<Vec<_>>>()?;
+            split.out.insert(key.to_vec(), states);
+        }
+        return Ok(None);
     };
     if rows.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let mut parts: Vec<(GroupValue, RoaringBitmap)> = Vec::new();
     match *first {
+        GroupBy::Column(col, ty) if ty.kind() == TagKind::Categorical => {
+            return categorical_parts(snap, col, shard, rows, Strategy::Auto).map(Some);
+        }
         GroupBy::Column(col, ty) => {
             let nn = snap.bitmap(col, ColumnRead::NotNull, shard)?;
-            let nulls = &rows - nn.as_ref();
+            let nulls = rows - nn.as_ref();
             match ty.kind() {
                 TagKind::Flag => {
                     let t = snap.bitmap(col, ColumnRead::True, shard)?;
-                    let trues = &rows & t.as_ref();
-                    let falses = (&rows & nn.as_ref()) - &trues;
+                    let trues = rows & t.as_ref();
+                    let falses = (rows & nn.as_ref()) - &trues;
                     parts.push((GroupValue::Bool(false), falses));
                     parts.push((GroupValue::Bool(true), trues));
                 }
                 TagKind::Categorical | TagKind::MultiValued => {
                     for v in snap.values(col)?.iter() {
                         let bm = snap.bitmap(col, ColumnRead::Value(v), shard)?;
-                        parts.push((GroupValue::Text(v.clone()), &rows & bm.as_ref()));
+                        parts.push((GroupValue::Text(v.clone()), rows & bm.as_ref()));
                     }
                 }
                 TagKind::Numeric => {
                     let n = snap.numeric(col, shard)?;
                     let bsi = BsiRef::new(&n.not_null, &n.sign, &n.planes);
-                    for (v, bm) in bsi.groups(Some(&rows)) {
+                    for (v, bm) in bsi.groups(Some(rows)) {
                         parts.push((GroupValue::Int(v), bm));
                     }
                 }
@@ -232,19 +305,11 @@ fn split_groups(
         GroupBy::Unnest(col) => {
             for v in snap.values(col)?.iter() {
                 let bm = snap.bitmap(col, ColumnRead::Value(v), shard)?;
-                parts.push((GroupValue::Text(v.clone()), &rows & bm.as_ref()));
+                parts.push((GroupValue::Text(v.clone()), rows & bm.as_ref()));
             }
         }
     }
-    for (value, part) in parts {
-        if part.is_empty() {
-            continue;
-        }
-        let mut k = key.clone();
-        k.push(value);
-        split_groups(snap, eval, shard, rest, k, part, aggs, out)?;
-    }
-    Ok(())
+    Ok(Some(parts))
 }
 
 fn empty_state(a: &AggSpec) -> AggState {

@@ -1,20 +1,28 @@
-//! Running per-shard work in parallel.
+//! What a running statement carries into the executor ([`Cancel`]: its
+//! cancel flag, deadline and memory budget), and per-shard parallelism for
+//! callers that borrow their state.
 //!
-//! Each query fans its shards out over at most `available_parallelism()`
-//! scoped threads (crossbeam) that pull shard numbers from a shared counter;
-//! a table of one shard runs inline. Cancellation and timeouts are checked
-//! between shards through [`Cancel`].
+//! Stages whose work can own its state (a cloned snapshot and predicate) run
+//! on the persistent pool through
+//! [`map_shards_pooled`](super::pool::map_shards_pooled). [`map_shards`]
+//! serves closures that borrow from the caller's stack: it fans shards out
+//! over scoped threads (crossbeam) that pull shard numbers from a shared
+//! counter, paying a thread spawn per worker per stage; a table of one shard
+//! runs inline. Cancellation and timeouts are checked between shards.
 
+use super::memory::{MemoryBudget, Reservation};
 use crate::sql::error::{SqlError, SqlResult, SqlState};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Instant;
 
-/// A cancellation flag and an optional deadline, checked between shards.
+/// A statement's cancellation flag, optional deadline and memory budget,
+/// checked between shards and charged by big allocations.
 #[derive(Clone, Debug, Default)]
 pub struct Cancel {
     flag: Arc<AtomicBool>,
     deadline: Option<Instant>,
+    memory: Option<Arc<MemoryBudget>>,
 }
 
 impl Cancel {
@@ -25,7 +33,43 @@ impl Cancel {
 
     /// A token sharing `flag`, expiring at `deadline`.
     pub fn new(flag: Arc<AtomicBool>, deadline: Option<Instant>) -> Cancel {
-        Cancel { flag, deadline }
+        Cancel {
+            flag,
+            deadline,
+            memory: None,
+        }
+    }
+
+    /// This token with a fresh memory budget of `limit` bytes for the
+    /// statement (0 = unlimited; without a budget nothing is limited).
+    pub fn with_memory_limit(mut self, limit: u64) -> Cancel {
+        self.memory = Some(Arc::new(MemoryBudget::new(limit)));
+        self
+    }
+
+    /// Charges `bytes` for `what` to the statement's memory budget until the
+    /// statement ends: 53200 if over `query_memory_limit`.
+    pub fn charge(&self, bytes: u64, what: &str) -> SqlResult<()> {
+        match &self.memory {
+            Some(m) => m.charge(bytes, what),
+            None => Ok(()),
+        }
+    }
+
+    /// Charges `bytes` for `what` until the returned reservation drops.
+    pub fn reserve(&self, bytes: u64, what: &str) -> SqlResult<Reservation> {
+        match &self.memory {
+            Some(m) => {
+                m.charge(bytes, what)?;
+                Ok(Reservation::new(m.clone(), bytes))
+            }
+            None => Ok(Reservation::empty()),
+        }
+    }
+
+    /// Bytes charged to the statement's budget now (0 without a budget).
+    pub fn memory_used(&self) -> u64 {
+        self.memory.as_ref().map_or(0, |m| m.used())
     }
 
     /// Requests cancellation.
@@ -57,8 +101,10 @@ fn workers() -> usize {
         .min(16)
 }
 
-/// Runs `work(shard)` for every shard in `0..shards`, in parallel, and
-/// returns the results in shard order. Stops at the first error.
+/// Runs `work(shard)` for every shard in `0..shards`, in parallel on scoped
+/// threads, and returns the results in shard order. Stops at the first
+/// error. Prefer [`map_shards_pooled`](super::pool::map_shards_pooled) when
+/// the work can own its state: it spawns no thread.
 pub fn map_shards<R, F>(shards: u32, cancel: &Cancel, work: F) -> SqlResult<Vec<R>>
 where
     R: Send,

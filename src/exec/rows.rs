@@ -3,12 +3,15 @@
 
 use super::convert::{decode_int, decode_key};
 use super::filter::{Pred, ShardEval};
-use super::parallel::{Cancel, map_shards};
+use super::memory::bitmap_bytes;
+use super::parallel::Cancel;
+use super::pool::map_shards_pooled;
 use crate::index::bsi::BsiRef;
 use crate::index::{ColumnType, TagKind};
 use crate::sql::error::{SqlError, SqlResult, SqlState};
 use crate::sql::types::Datum;
 use crate::storage::{ColumnId, ColumnRead, TableSnapshot};
+use std::sync::Arc;
 
 /// A column to fetch: the key, or a tag column with its type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,10 +52,15 @@ pub fn fetch_rows(
             }
             out
         }
-        None => map_shards(snap.shard_count(), cancel, |shard| {
-            let eval = ShardEval::new(snap, shard)?;
-            eval.eval_true(filter)
-        })?,
+        None => {
+            let job = Arc::new((snap.clone(), filter.clone(), cancel.clone()));
+            map_shards_pooled(snap.shard_count(), cancel, move |shard| {
+                let (snap, filter, cancel) = job.as_ref();
+                let rows = ShardEval::new(snap, shard)?.eval_true(filter)?;
+                cancel.charge(bitmap_bytes(&rows), "selected rows")?;
+                Ok(rows)
+            })?
+        }
     };
     let mut skip = offset;
     let mut windows = Vec::new();
@@ -86,9 +94,14 @@ pub fn fetch_rows(
             windows.push((shard as u32, rows));
         }
     }
-    let parts = map_shards(windows.len() as u32, cancel, |i| {
+    // Row output: one `Datum` per value plus each row's vector.
+    let per_row = (columns.len() * std::mem::size_of::<Datum>() + 24) as u64;
+    cancel.charge(total.saturating_mul(per_row), "row output")?;
+    let job = Arc::new((snap.clone(), windows, columns.to_vec(), cancel.clone()));
+    let parts = map_shards_pooled(job.1.len() as u32, cancel, move |i| {
+        let (snap, windows, columns, cancel) = job.as_ref();
         let (shard, rows) = &windows[i as usize];
-        extract(snap, *shard, rows, columns)
+        extract(snap, *shard, rows, columns, cancel)
     })?;
     Ok(parts.into_iter().flatten().collect())
 }
@@ -99,6 +112,7 @@ fn extract(
     shard: u32,
     rows: &roaring::RoaringBitmap,
     columns: &[Fetch],
+    cancel: &Cancel,
 ) -> SqlResult<Vec<Vec<Datum>>> {
     let ids: Vec<u32> = rows.iter().collect();
     let pos = |r: u32| ids.binary_search(&r).ok();
@@ -167,6 +181,15 @@ fn extract(
                 }
             },
         }
+        let text: usize = values
+            .iter()
+            .map(|v| match v {
+                Datum::Text(s) => s.len(),
+                Datum::TextArray(items) => items.iter().flatten().map(|s| s.len() + 24).sum(),
+                _ => 0,
+            })
+            .sum();
+        cancel.charge(text as u64, "row output")?;
         for (row, v) in out.iter_mut().zip(values) {
             row.push(v);
         }

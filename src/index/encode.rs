@@ -33,7 +33,8 @@ pub use numeric::{
 /// Why a text or a value could not be encoded. Messages follow PostgreSQL's.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum EncodeError {
-    /// The text is not a value of the type (SQLSTATE `22P02`).
+    /// The text is not a value of the type (SQLSTATE `22P02`; `22007`,
+    /// invalid_datetime_format, for dates and timestamps, as PostgreSQL).
     #[error("invalid input syntax for type {ty}: \"{input}\"")]
     InvalidSyntax {
         /// The SQL type name, e.g. `date`.
@@ -79,15 +80,21 @@ fn out_of_range_message(ty: &str, input: &str) -> String {
     }
 }
 
+/// Whether `ty` names a date/time type (PostgreSQL reports their malformed
+/// text as `22007` and their overflows as `22008`).
+fn is_datetime(ty: &str) -> bool {
+    // `time…` covers `time`, `timetz` and both timestamps.
+    ty == "date" || ty == "interval" || ty.starts_with("time")
+}
+
 impl EncodeError {
     /// The PostgreSQL SQLSTATE for this error.
     pub fn sqlstate(&self) -> &'static str {
         match self {
+            EncodeError::InvalidSyntax { ty, .. } if is_datetime(ty) => "22007",
             EncodeError::InvalidSyntax { .. } => "22P02",
             EncodeError::FieldOutOfRange { .. } => "22008",
-            EncodeError::OutOfRange { ty, .. } if *ty == "date" || ty.starts_with("timestamp") => {
-                "22008"
-            }
+            EncodeError::OutOfRange { ty, .. } if is_datetime(ty) => "22008",
             EncodeError::OutOfRange { .. } | EncodeError::NumericOverflow { .. } => "22003",
         }
     }

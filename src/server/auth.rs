@@ -8,7 +8,9 @@
 //! way a wrong password does (`28P01 password authentication failed for
 //! user "x"`), so clients cannot probe for role names. With MD5 configured,
 //! a role whose password has no MD5 hash authenticates with SCRAM instead.
-//! SCRAM channel binding (`SCRAM-SHA-256-PLUS`) is not offered.
+//! Over TLS, `SCRAM-SHA-256-PLUS` (channel binding `tls-server-end-point`
+//! to the server certificate) is offered first, as PostgreSQL does; a
+//! client that picks it proves it talks to the holder of that certificate.
 
 use super::sqlstate::{codes, fatal};
 use crate::catalog::roles::{RoleDef, ScramVerifier, random_bytes};
@@ -27,6 +29,9 @@ const INVALID_PASSWORD: &str = "28P01";
 
 /// The SASL mechanism audb offers.
 const SCRAM_SHA_256: &str = "SCRAM-SHA-256";
+
+/// The channel-binding SASL mechanism, offered over TLS.
+const SCRAM_SHA_256_PLUS: &str = "SCRAM-SHA-256-PLUS";
 
 /// How a client proves who it is (PostgreSQL's `pg_hba.conf` methods).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -120,6 +125,8 @@ enum Stage {
     /// Waiting for SASLInitialResponse.
     ScramFirst {
         verifier: ScramVerifier,
+        /// With the server certificate's binding when -PLUS was offered.
+        auth: ScramServerAuth,
     },
     /// Waiting for the client-final message.
     ScramFinal(Box<ScramServerAuthWaitingForClientFinal>),
@@ -159,10 +166,13 @@ impl fmt::Debug for Exchange {
 impl Exchange {
     /// Starts authenticating `user` (`role` if it exists) with `method`
     /// (SCRAM-SHA-256 or MD5); returns the exchange and the request to send.
+    /// `binding` (a TLS connection to a server with a certificate) adds
+    /// `SCRAM-SHA-256-PLUS` to the SCRAM mechanisms.
     pub(crate) fn begin(
         method: AuthMethod,
         user: &str,
         role: Option<&RoleDef>,
+        binding: Option<&ScramServerAuth>,
     ) -> (Exchange, Authentication) {
         let md5 = role.and_then(|r| r.md5.clone());
         let scram = role
@@ -183,41 +193,59 @@ impl Exchange {
         }
         let real = scram.is_some();
         let verifier = scram.unwrap_or_else(|| mock_verifier(user));
+        let mut mechanisms = vec![SCRAM_SHA_256.to_owned()];
+        if binding.is_some() {
+            mechanisms.insert(0, SCRAM_SHA_256_PLUS.to_owned());
+        }
         let exchange = Exchange {
             user: user.to_owned(),
             real,
-            stage: Stage::ScramFirst { verifier },
+            stage: Stage::ScramFirst {
+                verifier,
+                auth: binding.cloned().unwrap_or_default(),
+            },
         };
-        (
-            exchange,
-            Authentication::SASL(vec![SCRAM_SHA_256.to_owned()]),
-        )
+        (exchange, Authentication::SASL(mechanisms))
     }
 
     /// Handles the client's next password message.
     pub(crate) fn next(&mut self, message: PasswordMessageFamily) -> PgWireResult<Next> {
         match std::mem::replace(&mut self.stage, Stage::Done) {
-            Stage::ScramFirst { verifier } => {
+            Stage::ScramFirst { verifier, auth } => {
                 let initial = message.into_sasl_initial_response()?;
-                if initial.auth_method != SCRAM_SHA_256 {
-                    return Err(fatal(
-                        codes::PROTOCOL_VIOLATION,
-                        "client selected an invalid SASL authentication mechanism",
-                    ));
-                }
+                let plus = match initial.auth_method.as_str() {
+                    SCRAM_SHA_256 => false,
+                    SCRAM_SHA_256_PLUS if auth.supports_channel_binding() => true,
+                    _ => {
+                        return Err(fatal(
+                            codes::PROTOCOL_VIOLATION,
+                            "client selected an invalid SASL authentication mechanism",
+                        ));
+                    }
+                };
                 let data = initial.data.ok_or_else(|| {
                     fatal(
                         codes::PROTOCOL_VIOLATION,
                         "malformed SCRAM message (empty message)",
                     )
                 })?;
+                // PostgreSQL's rule: the -PLUS mechanism binds (`p=`), the
+                // plain one must not.
+                if data.starts_with(b"p=") != plus {
+                    let m = if plus {
+                        "channel binding is required by SCRAM-SHA-256-PLUS, but the client did not bind"
+                    } else {
+                        "malformed SCRAM message (the client requested channel binding with SCRAM-SHA-256)"
+                    };
+                    return Err(fatal(codes::PROTOCOL_VIOLATION, m));
+                }
                 let secret = ScramSecret::Verifier {
                     salt: verifier.salt,
                     iterations: verifier.iterations as usize,
                     stored_key: verifier.stored_key,
                     server_key: verifier.server_key,
                 };
-                let (server_first, waiting) = ScramServerAuth::new()
+                let (server_first, waiting) = auth
                     .on_client_first_message_with_secret(&data, secret)
                     .map_err(scram_error)?;
                 self.stage = Stage::ScramFinal(Box::new(waiting));
@@ -293,7 +321,7 @@ mod tests {
     fn md5_exchange_accepts_the_right_password_only() {
         for (password, ok) in [("pw", true), ("wrong", false)] {
             let r = role("pw", true);
-            let (mut ex, req) = Exchange::begin(AuthMethod::Md5, "alice", Some(&r));
+            let (mut ex, req) = Exchange::begin(AuthMethod::Md5, "alice", Some(&r), None);
             let Authentication::MD5Password(salt) = req else {
                 panic!("md5 expected");
             };
@@ -311,13 +339,13 @@ mod tests {
     #[test]
     fn md5_configured_uses_scram_for_roles_without_md5_hash() {
         let r = role("pw", false);
-        let (_, req) = Exchange::begin(AuthMethod::Md5, "alice", Some(&r));
+        let (_, req) = Exchange::begin(AuthMethod::Md5, "alice", Some(&r), None);
         assert!(matches!(req, Authentication::SASL(m) if m == vec!["SCRAM-SHA-256".to_owned()]));
     }
 
     #[test]
     fn unknown_role_gets_a_mock_exchange_that_fails_with_28p01() {
-        let (mut ex, req) = Exchange::begin(AuthMethod::ScramSha256, "nobody", None);
+        let (mut ex, req) = Exchange::begin(AuthMethod::ScramSha256, "nobody", None, None);
         assert!(matches!(req, Authentication::SASL(_)));
         let first = ex
             .next(PasswordMessageFamily::SASLInitialResponse(
@@ -343,6 +371,26 @@ mod tests {
             panic!("must fail");
         };
         assert_eq!(e.code(), "28P01");
+    }
+
+    #[test]
+    fn plus_is_refused_unless_offered_and_plain_scram_must_not_bind() {
+        let r = role("pw", false);
+        for (mechanism, first) in [
+            ("SCRAM-SHA-256-PLUS", "p=tls-server-end-point,,n=,r=abc"),
+            ("SCRAM-SHA-256", "p=tls-server-end-point,,n=,r=abc"),
+        ] {
+            let (mut ex, req) = Exchange::begin(AuthMethod::ScramSha256, "alice", Some(&r), None);
+            assert!(
+                matches!(req, Authentication::SASL(m) if m == vec!["SCRAM-SHA-256".to_owned()])
+            );
+            let Err(e) = ex.next(PasswordMessageFamily::SASLInitialResponse(
+                SASLInitialResponse::new(mechanism.into(), Some(first.as_bytes().to_vec().into())),
+            )) else {
+                panic!("{mechanism} must fail");
+            };
+            assert_eq!(e.code(), "08P01", "{mechanism}");
+        }
     }
 
     #[test]

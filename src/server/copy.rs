@@ -8,9 +8,11 @@
 //!   of the client's data is then dropped, as PostgreSQL does). CopyDone
 //!   runs the one atomic bulk load. CopyFail (`57014 COPY from stdin
 //!   failed: …`) or a disconnect drops the pending COPY: nothing applied.
-//!   In a simple Query message, `COPY … FROM STDIN` must be the last
-//!   statement (0A000 otherwise): audb does not resume a message after the
-//!   copy.
+//!   In a simple Query message, the statements after `COPY … FROM STDIN`
+//!   run once its data is in (after CopyDone), as in PostgreSQL; a failed
+//!   COPY skips them. A cancel request while the server waits for data
+//!   takes effect, as in PostgreSQL, at the client's next CopyData or
+//!   CopyDone: `57014`, nothing applied, the rest of the data ignored.
 //! - **Out.** The exporter runs on a blocking thread and hands batches
 //!   through a channel of [`OUT_BATCHES_IN_FLIGHT`] entries; it waits while
 //!   the client reads, so a slow client holds at most that many batches.
@@ -18,6 +20,7 @@
 
 use super::handlers::Conn;
 use super::session::check_failed_block;
+use super::sqlstate::codes;
 use crate::copy::export::{ExportChunk, export};
 use crate::copy::ingest::CopyIn;
 use crate::copy::{CopyError, Direction, direction};
@@ -25,14 +28,17 @@ use async_trait::async_trait;
 use futures::sink::{Sink, SinkExt};
 use pgwire::api::copy::CopyHandler;
 use pgwire::api::results::{CopyResponse, Response, Tag};
-use pgwire::api::{ClientInfo, PgWireConnectionState};
+use pgwire::api::store::PortalStore;
+use pgwire::api::{ClientInfo, ClientPortalStore, ErrorHandler, PgWireConnectionState};
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
 use pgwire::messages::copy::{CopyData, CopyDone, CopyFail, CopyInResponse, CopyOutResponse};
 use pgwire::messages::response::CommandComplete;
 use sqlparser::ast::Statement;
+use std::collections::VecDeque;
 use std::fmt::Debug;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 /// Export batches queued between the exporter thread and the socket.
 const OUT_BATCHES_IN_FLIGHT: usize = 2;
@@ -42,6 +48,8 @@ const OUT_BATCHES_IN_FLIGHT: usize = 2;
 pub(crate) struct PendingIn {
     /// `None` while a chunk is being checked on a blocking thread.
     copy: Option<CopyIn>,
+    /// The statements after the COPY in its simple Query message.
+    rest: VecDeque<Statement>,
 }
 
 /// What a COPY in a simple Query message did.
@@ -74,12 +82,30 @@ impl Conn {
 
     /// Starts a COPY FROM STDIN: resolves the table and columns and
     /// parks the pending copy on the connection.
-    fn start_in(&self, stmt: &Statement) -> Result<usize, CopyError> {
+    fn start_in(&self, stmt: &Statement, rest: VecDeque<Statement>) -> Result<usize, CopyError> {
         let tz = self.with_session(|s| s.timezone_offset_secs());
         let copy = CopyIn::start(&self.db.store().snapshot(), stmt, tz)?;
         let columns = copy.columns();
-        self.state.lock().copy_in = Some(PendingIn { copy: Some(copy) });
+        // A cancel request from before the COPY does not cancel it.
+        self.cancel_flag().store(false, Ordering::Relaxed);
+        self.state.lock().copy_in = Some(PendingIn {
+            copy: Some(copy),
+            rest,
+        });
         Ok(columns)
+    }
+
+    /// Whether a cancel request arrived for the COPY in progress; if so the
+    /// COPY is dropped and this is its error.
+    fn canceled_in(&self) -> Option<PgWireError> {
+        if !self.cancel_flag().swap(false, Ordering::Relaxed) {
+            return None;
+        }
+        self.state.lock().copy_in = None;
+        Some(wire(&CopyError::new(
+            codes::QUERY_CANCELED,
+            "canceling statement due to user request",
+        )))
     }
 
     /// Runs a COPY TO STDOUT, sending CopyOutResponse, the rows and
@@ -148,13 +174,14 @@ impl Conn {
         Ok(Ok(rows))
     }
 
-    /// A COPY statement of a simple Query message; `last` says whether it
-    /// ends the message.
+    /// A COPY statement of a simple Query message; `rest` are the
+    /// statements after it in the message (kept for after the data of a
+    /// COPY FROM STDIN).
     pub(super) async fn copy_simple<C>(
         &self,
         client: &mut C,
         stmt: Arc<Statement>,
-        last: bool,
+        rest: &mut VecDeque<Statement>,
     ) -> PgWireResult<SimpleCopy>
     where
         C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
@@ -170,11 +197,7 @@ impl Conn {
         let outcome = match direction(&stmt) {
             None => Err(CopyError::new("XX000", "not a COPY statement")),
             Some(Err(e)) => Err(e),
-            Some(Ok(Direction::In)) if !last => Err(CopyError::new(
-                "0A000",
-                "COPY FROM STDIN must be the last statement of a query message",
-            )),
-            Some(Ok(Direction::In)) => match self.start_in(&stmt) {
+            Some(Ok(Direction::In)) => match self.start_in(&stmt, std::mem::take(rest)) {
                 Ok(columns) => {
                     let n = i16::try_from(columns).unwrap_or(i16::MAX);
                     client
@@ -227,7 +250,9 @@ impl Conn {
             None => Err(wire(&CopyError::new("XX000", "not a COPY statement"))),
             Some(Err(e)) => Err(wire(&e)),
             Some(Ok(Direction::In)) => {
-                let columns = self.start_in(&stmt).map_err(|e| wire(&e))?;
+                let columns = self
+                    .start_in(&stmt, VecDeque::new())
+                    .map_err(|e| wire(&e))?;
                 Ok(Response::CopyIn(CopyResponse::new(
                     0,
                     columns,
@@ -241,6 +266,41 @@ impl Conn {
                 Err(e) => Err(wire(&e)),
             },
         }
+    }
+
+    /// CopyDone of a COPY FROM STDIN that a simple Query message started
+    /// (the socket loop calls this instead of pgwire, which would end the
+    /// message there): loads the data, runs the rest of the message's
+    /// statements, then ReadyForQuery — unless one of them starts another
+    /// COPY FROM STDIN.
+    pub(crate) async fn copy_done_simple<C>(&self, client: &mut C) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let rest = self
+            .state
+            .lock()
+            .copy_in
+            .as_mut()
+            .map(|p| std::mem::take(&mut p.rest))
+            .unwrap_or_default();
+        client.set_state(PgWireConnectionState::QueryInProgress);
+        let result = match self.on_copy_done(client, CopyDone::new()).await {
+            Ok(()) => self.run_statements(client, rest).await,
+            Err(mut e) => {
+                ErrorHandler::on_error(self, client, &mut e);
+                client
+                    .feed(PgWireBackendMessage::ErrorResponse(
+                        ErrorInfo::from(e).into(),
+                    ))
+                    .await
+                    .map_err(PgWireError::from)
+            }
+        };
+        self.end_query(client, result).await
     }
 
     fn take_in(&self) -> Option<CopyIn> {
@@ -260,6 +320,9 @@ impl CopyHandler for Conn {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
+        if let Some(e) = self.canceled_in() {
+            return Err(e);
+        }
         let Some(mut copy) = self.take_in() else {
             return Ok(());
         };
@@ -292,6 +355,9 @@ impl CopyHandler for Conn {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
+        if let Some(e) = self.canceled_in() {
+            return Err(e);
+        }
         let copy = self.take_in();
         self.state.lock().copy_in = None;
         let Some(copy) = copy else {

@@ -5,6 +5,7 @@
 #![allow(clippy::big_endian_bytes)]
 
 use super::encode::{PG_EPOCH_DAYS, PG_EPOCH_MICROS};
+use super::framing::invalid_sequence;
 use super::session::Fail;
 use super::sqlstate::{codes, error_info, protocol_error};
 use crate::index::encode::{
@@ -15,26 +16,41 @@ use crate::sql::error::SqlError;
 use crate::sql::scalar::EvalContext;
 use crate::sql::types::{DataType, Datum, Interval};
 
-fn bad_binary(ty: DataType) -> Fail {
+/// A binary value its type's `*recv` function does not accept (or does
+/// not read to its end): 22P03, naming the parameter (1-based).
+fn bad_binary(index: usize) -> Fail {
     Box::new(protocol_error(
         codes::INVALID_BINARY_REPRESENTATION,
-        format!(
-            "incorrect binary data format in bind parameter of type {}",
-            ty.name()
-        ),
+        format!("incorrect binary data format in bind parameter {index}"),
     ))
 }
 
-/// A reader over a parameter's bytes that fails with 22P03 when short.
+/// A binary value shorter than its type's fields: PostgreSQL's message
+/// reader fails with 08P01, as for a message cut short.
+fn short_binary(no_data: bool) -> Fail {
+    Box::new(protocol_error(
+        codes::PROTOCOL_VIOLATION,
+        if no_data {
+            "no data left in message"
+        } else {
+            "insufficient data left in message"
+        },
+    ))
+}
+
+/// A reader over a parameter's bytes that fails like PostgreSQL's message
+/// reader (`pq_getmsg*`) when they run out.
 struct Reader<'a> {
     bytes: &'a [u8],
-    ty: DataType,
+    /// The parameter's number (1-based), for errors.
+    index: usize,
 }
 
 impl Reader<'_> {
     fn take<const N: usize>(&mut self) -> Result<[u8; N], Fail> {
         if self.bytes.len() < N {
-            return Err(bad_binary(self.ty));
+            // pq_getmsgbyte says "no data"; the others "insufficient data".
+            return Err(short_binary(N == 1));
         }
         let (head, rest) = self.bytes.split_at(N);
         self.bytes = rest;
@@ -51,9 +67,14 @@ impl Reader<'_> {
     fn i64(&mut self) -> Result<i64, Fail> {
         Ok(i64::from_be_bytes(self.take()?))
     }
-    fn rest(&mut self, n: usize) -> Result<&[u8], Fail> {
+    /// An array element of `n` bytes (array_recv checks its length
+    /// itself: 22P03 "insufficient data left in message").
+    fn element(&mut self, n: usize) -> Result<&[u8], Fail> {
         if self.bytes.len() < n {
-            return Err(bad_binary(self.ty));
+            return Err(Box::new(protocol_error(
+                codes::INVALID_BINARY_REPRESENTATION,
+                "insufficient data left in message",
+            )));
         }
         let (head, rest) = self.bytes.split_at(n);
         self.bytes = rest;
@@ -63,26 +84,25 @@ impl Reader<'_> {
         if self.bytes.is_empty() {
             Ok(())
         } else {
-            Err(bad_binary(self.ty))
+            Err(bad_binary(self.index))
         }
     }
 }
 
 fn utf8(bytes: &[u8]) -> Result<String, Fail> {
-    String::from_utf8(bytes.to_vec()).map_err(|_| {
-        Box::new(protocol_error(
-            "22021",
-            "invalid byte sequence for encoding \"UTF8\"",
-        ))
+    String::from_utf8(bytes.to_vec()).map_err(|e| {
+        let bad = &bytes[e.utf8_error().valid_up_to()..];
+        Box::new(protocol_error("22021", invalid_sequence(bad)))
     })
 }
 
-/// A parameter value as a [`Datum`] of type `ty` (`Unknown`: kept as text
-/// for the SQL layer to type). `raw` is `None` for NULL.
+/// Parameter `index` (1-based) as a [`Datum`] of type `ty` (`Unknown`:
+/// kept as text for the SQL layer to type). `raw` is `None` for NULL.
 pub(crate) fn decode_param(
     raw: Option<&[u8]>,
     binary: bool,
     ty: DataType,
+    index: usize,
     ctx: &EvalContext,
 ) -> Result<Datum, Fail> {
     let Some(bytes) = raw else {
@@ -96,7 +116,7 @@ pub(crate) fn decode_param(
                 .map_err(|e| Box::new(error_info(&e))),
         };
     }
-    let mut r = Reader { bytes, ty };
+    let mut r = Reader { bytes, index };
     let d = match ty {
         DataType::Unknown => {
             return Err(Box::new(protocol_error(
@@ -118,7 +138,8 @@ pub(crate) fn decode_param(
             };
             Datum::Numeric(n)
         }
-        DataType::Text => return Ok(Datum::Text(utf8(bytes)?)),
+        DataType::Text | DataType::Json => return Ok(Datum::Text(utf8(bytes)?)),
+        DataType::Array(_) | DataType::Int2Vector => return Err(bad_binary(index)),
         DataType::TextArray => Datum::TextArray(decode_text_array(&mut r)?),
         DataType::Date => Datum::Date(match r.i32()? {
             i32::MAX => DAYS_POS_INFINITY,
@@ -131,7 +152,7 @@ pub(crate) fn decode_param(
                 i64::MIN => MICROS_NEG_INFINITY,
                 m => m
                     .checked_add(PG_EPOCH_MICROS)
-                    .ok_or_else(|| bad_binary(ty))?,
+                    .ok_or_else(|| bad_binary(index))?,
             };
             if ty == DataType::Timestamp {
                 Datum::Timestamp(m)
@@ -160,15 +181,15 @@ fn decode_numeric(r: &mut Reader<'_>) -> Result<Decimal, Fail> {
     let weight = i32::from(r.i16()?);
     let sign = r.i16()? as u16;
     let dscale = r.i16()? as u16;
-    let ty = r.ty;
+    let index = r.index;
     if ndigits < 0 {
-        return Err(bad_binary(ty));
+        return Err(bad_binary(index));
     }
     let mut digits = Vec::with_capacity(ndigits as usize);
     for _ in 0..ndigits {
         let d = r.i16()?;
         if !(0..10_000).contains(&d) {
-            return Err(bad_binary(ty));
+            return Err(bad_binary(index));
         }
         digits.push(d);
     }
@@ -183,7 +204,7 @@ fn decode_numeric(r: &mut Reader<'_>) -> Result<Decimal, Fail> {
     };
     // Too many digits for a Decimal fail in Decimal::parse with 22003.
     if weight.abs() > 1_000 || dscale > 1_000 {
-        return Err(bad_binary(ty));
+        return Err(bad_binary(index));
     }
     let digit_at = |exp: i32| -> i16 {
         let idx = weight - exp;
@@ -222,9 +243,12 @@ fn decode_numeric(r: &mut Reader<'_>) -> Result<Decimal, Fail> {
     Decimal::parse(&s).map_err(|e| Box::new(error_info(&e)))
 }
 
+/// PostgreSQL's `MaxArraySize`: most elements an array may have.
+const MAX_ARRAY_SIZE: usize = 134_217_727;
+
 /// PostgreSQL's `array_recv` for a one-dimensional text-like array.
 fn decode_text_array(r: &mut Reader<'_>) -> Result<Vec<Option<String>>, Fail> {
-    let ty = r.ty;
+    let index = r.index;
     let ndim = r.i32()?;
     let _has_null = r.i32()?;
     let _elem = r.i32()?;
@@ -239,7 +263,13 @@ fn decode_text_array(r: &mut Reader<'_>) -> Result<Vec<Option<String>>, Fail> {
     }
     let len = r.i32()?;
     let _lbound = r.i32()?;
-    let len = usize::try_from(len).map_err(|_| bad_binary(ty))?;
+    let len = usize::try_from(len).map_err(|_| bad_binary(index))?;
+    if len > MAX_ARRAY_SIZE {
+        return Err(Box::new(protocol_error(
+            "54000",
+            format!("array size exceeds the maximum allowed ({MAX_ARRAY_SIZE})"),
+        )));
+    }
     // Every element takes at least 4 bytes: bound the allocation by input.
     let mut items = Vec::with_capacity(len.min(r.bytes.len() / 4));
     for _ in 0..len {
@@ -247,7 +277,7 @@ fn decode_text_array(r: &mut Reader<'_>) -> Result<Vec<Option<String>>, Fail> {
         if n < 0 {
             items.push(None);
         } else {
-            items.push(Some(utf8(r.rest(n as usize)?)?));
+            items.push(Some(utf8(r.element(n as usize)?)?));
         }
     }
     Ok(items)
@@ -270,7 +300,7 @@ mod tests {
     fn round_trip(d: Datum, ty: DataType) {
         let mut buf = Vec::new();
         encode_binary(&d, ty, &mut buf).expect("encode");
-        let back = decode_param(Some(&buf), true, ty, &ctx()).expect("decode");
+        let back = decode_param(Some(&buf), true, ty, 1, &ctx()).expect("decode");
         assert_eq!(back, d, "{ty:?}");
     }
 
@@ -322,37 +352,84 @@ mod tests {
         assert_eq!(buf, [0, 2, 0, 0, 0, 0, 0, 2, 0x04, 0xb0, 0x13, 0x88]);
     }
 
+    /// As PostgreSQL 15 answers (checked against it): a value shorter than
+    /// its type is 08P01 (the message reader runs out), a longer one 22P03.
     #[test]
-    fn short_or_bad_binary_is_22p03() {
-        let e = decode_param(Some(&[0, 1]), true, DataType::Int4, &ctx()).expect_err("short");
-        assert_eq!(e.code, "22P03");
-        let e =
-            decode_param(Some(&[0, 0, 0, 1, 0]), true, DataType::Int4, &ctx()).expect_err("long");
-        assert_eq!(e.code, "22P03");
-        let e = decode_param(
-            Some(&[
-                0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 25, 0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 1,
-            ]),
-            true,
-            DataType::TextArray,
-            &ctx(),
-        )
-        .expect_err("huge array");
-        assert_eq!(e.code, "22P03");
+    fn short_binary_is_08p01_and_long_is_22p03() {
+        let err = |bytes: &[u8], ty: DataType| {
+            let e = decode_param(Some(bytes), true, ty, 2, &ctx()).expect_err("bad");
+            (e.code.clone(), e.message.clone())
+        };
+        let short = (
+            "08P01".to_owned(),
+            "insufficient data left in message".to_owned(),
+        );
+        assert_eq!(err(&[0, 1], DataType::Int4), short);
+        assert_eq!(err(&[], DataType::Int4), short);
+        assert_eq!(err(&[0; 4], DataType::Int8), short);
+        assert_eq!(err(&[0; 5], DataType::Float8), short);
+        assert_eq!(err(&[0; 7], DataType::TimestampTz), short);
+        assert_eq!(
+            err(&[3, 0xe8, 0, 0, 0, 0, 0, 0], DataType::Numeric(None)),
+            short
+        );
+        assert_eq!(
+            err(&[], DataType::Bool),
+            ("08P01".to_owned(), "no data left in message".to_owned())
+        );
+        let long = (
+            "22P03".to_owned(),
+            "incorrect binary data format in bind parameter 2".to_owned(),
+        );
+        assert_eq!(err(&[0, 0, 0, 1, 0], DataType::Int4), long);
+        assert_eq!(err(&[0, 1], DataType::Bool), long);
+        let array = |len: u32, rest: &[u8]| {
+            let mut v = Vec::new();
+            for w in [1u32, 0, 25, len, 1] {
+                v.extend_from_slice(&w.to_be_bytes());
+            }
+            v.extend_from_slice(rest);
+            v
+        };
+        assert_eq!(
+            err(&array(0x7fff_ffff, &[0, 0, 0, 1]), DataType::TextArray),
+            (
+                "54000".to_owned(),
+                "array size exceeds the maximum allowed (134217727)".to_owned()
+            )
+        );
+        assert_eq!(
+            err(&array(1, &[0, 0, 0, 9, b'a']), DataType::TextArray),
+            (
+                "22P03".to_owned(),
+                "insufficient data left in message".to_owned()
+            )
+        );
+        assert_eq!(
+            err(&array(2, &[0, 0, 0, 1, b'a']), DataType::TextArray),
+            short
+        );
+        assert_eq!(
+            err(&[b'a', 0xc3, 0x28], DataType::Text),
+            (
+                "22021".to_owned(),
+                "invalid byte sequence for encoding \"UTF8\": 0xc3 0x28".to_owned()
+            )
+        );
     }
 
     #[test]
     fn text_params_take_their_type() {
         assert_eq!(
-            decode_param(Some(b"42"), false, DataType::Int4, &ctx()).expect("int"),
+            decode_param(Some(b"42"), false, DataType::Int4, 1, &ctx()).expect("int"),
             Datum::Int(42)
         );
         assert_eq!(
-            decode_param(Some(b"x"), false, DataType::Unknown, &ctx()).expect("text"),
+            decode_param(Some(b"x"), false, DataType::Unknown, 1, &ctx()).expect("text"),
             Datum::Text("x".into())
         );
         assert_eq!(
-            decode_param(Some(b"abc"), false, DataType::Int4, &ctx())
+            decode_param(Some(b"abc"), false, DataType::Int4, 1, &ctx())
                 .expect_err("bad")
                 .code,
             "22P02"

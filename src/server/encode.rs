@@ -50,6 +50,7 @@ pub(crate) fn data_type_of_oid(oid: u32) -> DataType {
         25 | 1043 | 1042 | 19 => DataType::Text,
         // text[], varchar[]
         1009 | 1015 => DataType::TextArray,
+        114 => DataType::Json,
         1082 => DataType::Date,
         1114 => DataType::Timestamp,
         1184 => DataType::TimestampTz,
@@ -218,6 +219,9 @@ pub(super) fn encode_binary(d: &Datum, ty: DataType, out: &mut Vec<u8>) -> SqlRe
             out.extend_from_slice(&iv.months.to_be_bytes());
         }
         (DataType::TextArray, Datum::TextArray(items)) => encode_text_array(items, out)?,
+        (DataType::Array(_) | DataType::Int2Vector, Datum::Array(items)) => {
+            encode_array(items, ty, out)?;
+        }
         (_, Datum::Text(s)) => out.extend_from_slice(s.as_bytes()),
         (ty, d) => {
             return Err(SqlError::internal(format!(
@@ -265,6 +269,43 @@ pub(super) fn encode_numeric(n: &Decimal, out: &mut Vec<u8>) {
     for g in groups {
         out.extend_from_slice(&g.to_be_bytes());
     }
+}
+
+/// PostgreSQL's `array_send` for a one-dimensional array of a non-text
+/// type (`int2vector` has lower bound 0).
+fn encode_array(items: &[Datum], ty: DataType, out: &mut Vec<u8>) -> SqlResult<()> {
+    let too_big = || {
+        SqlError::new(
+            crate::sql::error::SqlState::ProgramLimitExceeded,
+            "array too large to send",
+        )
+    };
+    let elem = ty.element().unwrap_or(DataType::Text);
+    out.extend_from_slice(&i32::from(!items.is_empty()).to_be_bytes());
+    out.extend_from_slice(&i32::from(items.iter().any(Datum::is_null)).to_be_bytes());
+    out.extend_from_slice(&elem.oid().to_be_bytes());
+    if items.is_empty() {
+        return Ok(());
+    }
+    out.extend_from_slice(
+        &i32::try_from(items.len())
+            .map_err(|_| too_big())?
+            .to_be_bytes(),
+    );
+    let lower = i32::try_from(ty.array_lower_bound()).unwrap_or(1);
+    out.extend_from_slice(&lower.to_be_bytes());
+    for item in items {
+        if item.is_null() {
+            out.extend_from_slice(&(-1i32).to_be_bytes());
+            continue;
+        }
+        let at = out.len();
+        out.extend_from_slice(&[0; 4]);
+        encode_binary(item, elem, out)?;
+        let len = i32::try_from(out.len() - at - 4).map_err(|_| too_big())?;
+        out[at..at + 4].copy_from_slice(&len.to_be_bytes());
+    }
+    Ok(())
 }
 
 /// PostgreSQL's `array_send` for a one-dimensional `text[]`.

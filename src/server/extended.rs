@@ -19,14 +19,15 @@ use parking_lot::Mutex;
 use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::ExtendedQueryHandler;
 use pgwire::api::results::{FieldInfo, QueryResponse, Response, Tag};
-use pgwire::api::stmt::QueryParser;
+use pgwire::api::stmt::{QueryParser, StoredStatement};
 use pgwire::api::store::{Entry, PortalStore};
 use pgwire::api::{ClientInfo, ClientPortalStore, DEFAULT_NAME, Type};
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
 use pgwire::messages::data::{NoData, ParameterDescription, RowDescription};
 use pgwire::messages::extendedquery::{
-    Describe, Sync as PgSync, TARGET_TYPE_BYTE_PORTAL, TARGET_TYPE_BYTE_STATEMENT,
+    Bind, BindComplete, Describe, Parse, ParseComplete, Sync as PgSync, TARGET_TYPE_BYTE_PORTAL,
+    TARGET_TYPE_BYTE_STATEMENT,
 };
 use pgwire::messages::response::ReadyForQuery;
 use sqlparser::ast::Statement;
@@ -188,7 +189,7 @@ impl Conn {
                 Ok(b) => b,
                 Err(f) => return Ok(Err(f)),
             };
-            match decode_param(raw, binary, *ty, &ctx) {
+            match decode_param(raw, binary, *ty, i + 1, &ctx) {
                 Ok(d) => params.push(d),
                 Err(f) => return Ok(Err(f)),
             }
@@ -234,6 +235,42 @@ fn query_response(
     resp
 }
 
+/// PostgreSQL's checks of a Bind message's counts and format codes, in its
+/// order: parameter formats against parameters, parameters against the
+/// statement's (`required`), then the format code of each parameter.
+fn check_bind(message: &Bind, statement: &str, required: usize) -> PgWireResult<()> {
+    let fail = |code: &str, text: String| {
+        Err(PgWireError::UserError(Box::new(protocol_error(code, text))))
+    };
+    let formats = message.parameter_format_codes.len();
+    let params = message.parameters.len();
+    if formats > 1 && formats != params {
+        return fail(
+            codes::PROTOCOL_VIOLATION,
+            format!("bind message has {formats} parameter formats but {params} parameters"),
+        );
+    }
+    if params != required {
+        return fail(
+            codes::PROTOCOL_VIOLATION,
+            format!(
+                "bind message supplies {params} parameters, but prepared statement \"{statement}\" requires {required}"
+            ),
+        );
+    }
+    match message
+        .parameter_format_codes
+        .iter()
+        .find(|c| !matches!(c, 0 | 1))
+    {
+        Some(code) if params > 0 => fail(
+            codes::INVALID_PARAMETER_VALUE,
+            format!("unsupported format code: {code}"),
+        ),
+        _ => Ok(()),
+    }
+}
+
 #[async_trait]
 impl ExtendedQueryHandler for Conn {
     type Statement = Arc<Prepared>;
@@ -241,6 +278,72 @@ impl ExtendedQueryHandler for Conn {
 
     fn query_parser(&self) -> Arc<Parser> {
         self.parser.clone()
+    }
+
+    /// pgwire's Parse, with PostgreSQL's rules for names: the unnamed
+    /// statement is dropped first (so a failed Parse leaves none), and a
+    /// named one must not exist yet (`42P05`).
+    async fn on_parse<C>(&self, client: &mut C, message: Parse) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let name = message.name.as_deref().unwrap_or(DEFAULT_NAME);
+        if name == DEFAULT_NAME {
+            client.portal_store().rm_statement(DEFAULT_NAME);
+        } else if client.portal_store().get_statement(name).is_some() {
+            return Err(PgWireError::UserError(Box::new(protocol_error(
+                "42P05",
+                format!("prepared statement \"{name}\" already exists"),
+            ))));
+        }
+        match StoredStatement::parse(client, &message, self.query_parser()).await? {
+            Some(stmt) => client.portal_store().put_statement(Arc::new(stmt)),
+            None => client.portal_store().put_empty_statement(name),
+        }
+        client
+            .send(PgWireBackendMessage::ParseComplete(ParseComplete::new()))
+            .await?;
+        Ok(())
+    }
+
+    /// pgwire's Bind after [`check_bind`].
+    async fn on_bind<C>(&self, client: &mut C, message: Bind) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let name = message.statement_name.as_deref().unwrap_or(DEFAULT_NAME);
+        let shown = if name == DEFAULT_NAME { "" } else { name };
+        let statement = match client.portal_store().get_statement(name) {
+            Some(Entry::Value(statement)) => Some(statement),
+            Some(Entry::Empty) => None,
+            None => {
+                // The format counts are checked before the statement.
+                check_bind(&message, shown, message.parameters.len())?;
+                return Err(PgWireError::StatementNotFound(name.to_owned()));
+            }
+        };
+        let required = statement.as_ref().map_or(0, |s| s.statement.count);
+        check_bind(&message, shown, required)?;
+        match statement {
+            Some(statement) => {
+                let portal = Portal::try_new(&message, statement)?;
+                client.portal_store().put_portal(Arc::new(portal));
+            }
+            None => {
+                let portal = message.portal_name.as_deref().unwrap_or(DEFAULT_NAME);
+                client.portal_store().put_empty_portal(portal);
+            }
+        }
+        client
+            .send(PgWireBackendMessage::BindComplete(BindComplete::new()))
+            .await?;
+        Ok(())
     }
 
     async fn on_describe<C>(&self, client: &mut C, message: Describe) -> PgWireResult<()>

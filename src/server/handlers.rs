@@ -13,7 +13,7 @@ use super::session::{
     Fail, REPORTED, TxState, check_failed_block, may_change_settings, reported_values,
     rewrite_version, rows_tag, session_statement,
 };
-use super::sqlstate::error_info;
+use super::sqlstate::{codes, error_info, protocol_error};
 use crate::db::{Db, Session, StatementResult};
 use crate::sql::error::SqlError;
 use crate::sql::relation::Relation;
@@ -22,11 +22,11 @@ use crate::sql::types::{DataType, Datum};
 use async_trait::async_trait;
 use futures::sink::{Sink, SinkExt};
 use parking_lot::Mutex;
-use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
+use pgwire::api::query::SimpleQueryHandler;
 use pgwire::api::results::{FieldInfo, Response};
 use pgwire::api::store::PortalStore;
 use pgwire::api::{
-    ClientInfo, ClientPortalStore, ErrorHandler, PgWireConnectionState, PgWireServerHandlers,
+    ClientInfo, ClientPortalStore, DEFAULT_NAME, ErrorHandler, PgWireConnectionState,
 };
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
@@ -37,7 +37,7 @@ use pgwire::messages::response::{
 use pgwire::messages::simplequery::Query;
 use pgwire::messages::startup::ParameterStatus;
 use sqlparser::ast::Statement;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt::Debug;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -344,14 +344,27 @@ impl Conn {
                 .await?;
             return Ok(());
         }
-        let count = stmts.len();
-        for (i, mut stmt) in stmts.into_iter().enumerate() {
+        self.run_statements(client, stmts.into()).await
+    }
+
+    /// Statements of a simple Query message, in order, stopping at the
+    /// first error; a `COPY … FROM STDIN` keeps the ones after it for when
+    /// its data is in (see `copy.rs`).
+    pub(super) async fn run_statements<C>(
+        &self,
+        client: &mut C,
+        mut stmts: VecDeque<Statement>,
+    ) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        while let Some(mut stmt) = stmts.pop_front() {
             rewrite_version(&mut stmt);
             if matches!(stmt, Statement::Copy { .. }) {
-                match self
-                    .copy_simple(client, Arc::new(stmt), i + 1 == count)
-                    .await?
-                {
+                match self.copy_simple(client, Arc::new(stmt), &mut stmts).await? {
                     super::copy::SimpleCopy::Done => continue,
                     _ => return Ok(()),
                 }
@@ -426,6 +439,34 @@ impl SimpleQueryHandler for Conn {
         }
         client.set_state(PgWireConnectionState::QueryInProgress);
         let result = self.simple_query(client, &query.query).await;
+        self.end_query(client, result).await
+    }
+
+    async fn do_query<C>(&self, _client: &mut C, _query: &str) -> PgWireResult<Vec<Response>>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        // on_query does all the work.
+        Ok(Vec::new())
+    }
+}
+
+impl Conn {
+    /// The end of a simple Query message's statements: ReadyForQuery with
+    /// the transaction status, unless a COPY FROM STDIN now waits for data.
+    pub(super) async fn end_query<C>(
+        &self,
+        client: &mut C,
+        result: PgWireResult<()>,
+    ) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
         if matches!(client.state(), PgWireConnectionState::CopyInProgress(_)) {
             // ReadyForQuery comes after CopyDone / CopyFail.
             return result;
@@ -441,56 +482,45 @@ impl SimpleQueryHandler for Conn {
             .await?;
         Ok(())
     }
+}
 
-    async fn do_query<C>(&self, _client: &mut C, _query: &str) -> PgWireResult<Vec<Response>>
-    where
-        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
-        C::PortalStore: PortalStore,
-        C::Error: Debug,
-        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
-    {
-        // on_query does all the work.
-        Ok(Vec::new())
-    }
+/// A statement or portal name as the client gave it (pgwire stores the
+/// unnamed ones under [`DEFAULT_NAME`]).
+fn client_name(name: &str) -> &str {
+    if name == DEFAULT_NAME { "" } else { name }
 }
 
 impl ErrorHandler for Conn {
-    fn on_error<C>(&self, _client: &C, _error: &mut PgWireError)
+    fn on_error<C>(&self, _client: &C, error: &mut PgWireError)
     where
         C: ClientInfo,
     {
         // Any error inside a transaction block fails the block (protocol
         // errors included), as in PostgreSQL.
-        let mut st = self.state.lock();
-        st.tx = st.tx.on_error();
-    }
-}
-
-/// The pgwire handlers of one connection: all of them are the [`Conn`].
-pub(crate) struct Handlers(pub(crate) Arc<Conn>);
-
-impl PgWireServerHandlers for Handlers {
-    fn simple_query_handler(&self) -> Arc<impl SimpleQueryHandler> {
-        self.0.clone()
-    }
-
-    fn extended_query_handler(&self) -> Arc<impl ExtendedQueryHandler> {
-        self.0.clone()
-    }
-
-    fn startup_handler(&self) -> Arc<impl pgwire::api::auth::StartupHandler> {
-        self.0.clone()
-    }
-
-    fn error_handler(&self) -> Arc<impl ErrorHandler> {
-        self.0.clone()
-    }
-
-    fn cancel_handler(&self) -> Arc<impl pgwire::api::cancel::CancelHandler> {
-        self.0.clone()
-    }
-
-    fn copy_handler(&self) -> Arc<impl pgwire::api::copy::CopyHandler> {
-        self.0.clone()
+        {
+            let mut st = self.state.lock();
+            st.tx = st.tx.on_error();
+        }
+        // pgwire's own errors for unknown names, in PostgreSQL's words.
+        let renamed = match &*error {
+            PgWireError::PortalNotFound(name) => Some(protocol_error(
+                codes::INVALID_CURSOR_NAME,
+                format!("portal \"{}\" does not exist", client_name(name)),
+            )),
+            PgWireError::StatementNotFound(name) if client_name(name).is_empty() => {
+                Some(protocol_error(
+                    codes::INVALID_SQL_STATEMENT_NAME,
+                    "unnamed prepared statement does not exist",
+                ))
+            }
+            PgWireError::StatementNotFound(name) => Some(protocol_error(
+                codes::INVALID_SQL_STATEMENT_NAME,
+                format!("prepared statement \"{name}\" does not exist"),
+            )),
+            _ => None,
+        };
+        if let Some(info) = renamed {
+            *error = PgWireError::UserError(Box::new(info));
+        }
     }
 }

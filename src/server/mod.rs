@@ -32,6 +32,14 @@
 //!   it), [`ServerConfig::max_message_bytes`] per client message (`54000`),
 //!   [`ServerConfig::idle_session_timeout`] (`57P05`); a client that breaks
 //!   the protocol or a limit loses its own connection only.
+//! - **Protocol errors**, as PostgreSQL 15 answers them: invalid UTF-8 in
+//!   a message's strings (SQL text, statement and portal names) is `22021`
+//!   and the connection stays usable (`framing.rs` checks the bytes before
+//!   pgwire decodes them); an unknown portal is `34000`, an unknown
+//!   statement `26000`; Bind counts that do not match are `08P01`; a binary
+//!   parameter shorter than its type is `08P01`, a longer one `22P03`; a
+//!   startup packet of a protocol other than 3.x is FATAL `0A000`; a
+//!   message type not valid after startup is FATAL `08P01`.
 
 pub mod auth;
 mod copy;
@@ -39,6 +47,7 @@ mod decode;
 mod describe;
 mod encode;
 mod extended;
+mod framing;
 mod handlers;
 mod session;
 mod socket;
@@ -47,7 +56,7 @@ mod startup;
 pub mod tls;
 
 use crate::db::Db;
-use handlers::{Conn, Handlers};
+use handlers::Conn;
 use parking_lot::Mutex;
 use pgwire::messages::startup::SecretKey;
 use std::collections::HashMap;
@@ -137,11 +146,14 @@ pub(crate) struct Shared {
     next_pid: AtomicI32,
     /// Cancel flags of live sessions by (pid, secret key).
     cancels: Mutex<HashMap<i32, (SecretKey, Arc<AtomicBool>)>>,
+    /// SCRAM bound to the TLS certificate, for `SCRAM-SHA-256-PLUS`.
+    pub(crate) scram_plus: Option<pgwire::api::auth::sasl::scram::ScramServerAuth>,
 }
 
 impl Shared {
     fn new(config: ServerConfig) -> Shared {
         Shared {
+            scram_plus: config.tls.as_ref().and_then(tls::scram_channel_binding),
             config,
             sessions: AtomicUsize::new(0),
             next_pid: AtomicI32::new(1000),
@@ -222,10 +234,7 @@ pub async fn serve_on(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let tls = config.tls.as_ref().map(tls::acceptor).transpose()?;
-    let limits = socket::Limits {
-        max_message_bytes: config.max_message_bytes.max(1024),
-        idle_session_timeout: config.idle_session_timeout.filter(|d| !d.is_zero()),
-    };
+    let limits = limits(&config);
     let sockets = Arc::new(Semaphore::new(
         config.max_connections.saturating_add(STARTUP_SOCKETS_EXTRA),
     ));
@@ -252,13 +261,9 @@ pub async fn serve_on(
                     tracing::warn!("refusing {peer}: too many open sockets");
                     continue;
                 };
-                let conn = Arc::new(Conn::new(db.clone(), shared.clone(), peer));
-                let tls = tls.clone();
+                let (db, shared, tls) = (db.clone(), shared.clone(), tls.clone());
                 connections.spawn(async move {
-                    if let Err(e) = socket::serve_socket(socket, tls, Handlers(conn.clone()), limits).await {
-                        tracing::debug!("connection from {peer} ended: {e}");
-                    }
-                    conn.close();
+                    serve_connection(socket, peer, db, shared, tls, limits).await;
                     drop(permit);
                 });
             }
@@ -266,6 +271,31 @@ pub async fn serve_on(
     }
     connections.shutdown().await;
     Ok(())
+}
+
+/// The per-connection limits of a configuration.
+fn limits(config: &ServerConfig) -> socket::Limits {
+    socket::Limits {
+        max_message_bytes: config.max_message_bytes.max(1024),
+        idle_session_timeout: config.idle_session_timeout.filter(|d| !d.is_zero()),
+    }
+}
+
+/// One accepted connection from `peer` (whose address decides how it
+/// authenticates), served until it ends.
+async fn serve_connection(
+    socket: tokio::net::TcpStream,
+    peer: SocketAddr,
+    db: Arc<Db>,
+    shared: Arc<Shared>,
+    tls: Option<pgwire::tokio::TlsAcceptor>,
+    limits: socket::Limits,
+) {
+    let conn = Arc::new(Conn::new(db, shared, peer));
+    if let Err(e) = socket::serve_socket(socket, tls, conn.clone(), limits).await {
+        tracing::debug!("connection from {peer} ended: {e}");
+    }
+    conn.close();
 }
 
 /// A server running on a background task (see [`spawn`]).
@@ -378,6 +408,116 @@ mod tests {
         assert!(!shared.acquire_session());
         shared.release_session();
         assert!(shared.acquire_session());
+    }
+
+    /// Serves connections on a loopback port as if they came from `peer`
+    /// (the accept loop's job), through the same per-connection code.
+    async fn serve_as_from(db: Arc<Db>, config: ServerConfig, peer: SocketAddr) -> SocketAddr {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let limits = limits(&config);
+        let shared = Arc::new(Shared::new(config));
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                let (db, shared) = (db.clone(), shared.clone());
+                tokio::spawn(serve_connection(socket, peer, db, shared, None, limits));
+            }
+        });
+        addr
+    }
+
+    /// Connects as `user` (with `password`): the current user, or the
+    /// error (SQLSTATE and message, or the client's own complaint).
+    async fn login(addr: SocketAddr, user: &str, password: Option<&str>) -> Result<String, String> {
+        let mut conf = format!(
+            "host=127.0.0.1 port={} user={user} dbname=audb connect_timeout=10",
+            addr.port()
+        );
+        if let Some(p) = password {
+            conf.push_str(&format!(" password={p}"));
+        }
+        let (client, conn) = tokio_postgres::connect(&conf, tokio_postgres::NoTls)
+            .await
+            .map_err(|e| match e.as_db_error() {
+                Some(d) => format!("{} {}", d.code().code(), d.message()),
+                None => match std::error::Error::source(&e) {
+                    Some(source) => format!("{e}: {source}"),
+                    None => e.to_string(),
+                },
+            })?;
+        tokio::spawn(conn);
+        let row = client
+            .query_one("SELECT current_user", &[])
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(row.get(0))
+    }
+
+    /// A client whose address is not loopback authenticates with
+    /// `remote_auth` (SCRAM-SHA-256 by default) even where loopback clients
+    /// are trusted; `remote_auth = trust` or `reject` apply to it too.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn clients_from_other_addresses_must_authenticate() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = Arc::new(
+            Db::open(
+                dir.path(),
+                crate::storage::Options {
+                    background: false,
+                    ..crate::storage::Options::default()
+                },
+            )
+            .expect("open"),
+        );
+        db.execute(
+            &mut crate::db::Session::new("audb"),
+            "CREATE ROLE remote LOGIN PASSWORD 'pw'",
+        )
+        .expect("role");
+        let remote = SocketAddr::from(([10, 1, 2, 3], 40_000));
+        let remote6: SocketAddr = "[2001:db8::1]:40000".parse().expect("v6");
+        let mapped_loopback: SocketAddr = "[::ffff:127.0.0.1]:40000".parse().expect("mapped");
+
+        let addr = serve_as_from(db.clone(), ServerConfig::default(), remote).await;
+        let no_password = login(addr, "remote", None).await.expect_err("asked");
+        assert!(no_password.contains("password missing"), "{no_password}");
+        assert_eq!(
+            login(addr, "remote", Some("wrong")).await,
+            Err("28P01 password authentication failed for user \"remote\"".to_owned())
+        );
+        assert_eq!(
+            login(addr, "remote", Some("pw")).await,
+            Ok("remote".to_owned())
+        );
+        let addr = serve_as_from(db.clone(), ServerConfig::default(), remote6).await;
+        assert!(
+            login(addr, "remote", None).await.is_err(),
+            "IPv6 is remote too"
+        );
+
+        for loopback in [SocketAddr::from(([127, 0, 0, 1], 40_000)), mapped_loopback] {
+            let addr = serve_as_from(db.clone(), ServerConfig::default(), loopback).await;
+            assert_eq!(login(addr, "remote", None).await, Ok("remote".to_owned()));
+        }
+
+        let trusting = ServerConfig {
+            remote_auth: auth::AuthMethod::Trust,
+            ..ServerConfig::default()
+        };
+        let addr = serve_as_from(db.clone(), trusting, remote).await;
+        assert_eq!(login(addr, "remote", None).await, Ok("remote".to_owned()));
+
+        let rejecting = ServerConfig {
+            remote_auth: auth::AuthMethod::Reject,
+            ..ServerConfig::default()
+        };
+        let addr = serve_as_from(db.clone(), rejecting, remote).await;
+        assert_eq!(
+            login(addr, "remote", Some("pw")).await,
+            Err("28000 connection rejected for host \"10.1.2.3\", user \"remote\", database \"audb\", no encryption (authentication method reject)".to_owned())
+        );
     }
 
     #[test]

@@ -74,4 +74,16 @@ pub(crate) mod codes {
     pub(crate) const INDETERMINATE_DATATYPE: &str = "42P18";
     /// 22P03 invalid_binary_representation
     pub(crate) const INVALID_BINARY_REPRESENTATION: &str = "22P03";
+    /// 22021 character_not_in_repertoire
+    pub(crate) const CHARACTER_NOT_IN_REPERTOIRE: &str = "22021";
+    /// 0A000 feature_not_supported
+    pub(crate) const FEATURE_NOT_SUPPORTED: &str = "0A000";
+    /// 26000 invalid_sql_statement_name
+    pub(crate) const INVALID_SQL_STATEMENT_NAME: &str = "26000";
+    /// 34000 invalid_cursor_name
+    pub(crate) const INVALID_CURSOR_NAME: &str = "34000";
+    /// 22023 invalid_parameter_value
+    pub(crate) const INVALID_PARAMETER_VALUE: &str = "22023";
+    /// 57014 query_canceled
+    pub(crate) const QUERY_CANCELED: &str = "57014";
 }

@@ -311,7 +311,12 @@ impl StartupHandler for Conn {
             }
             AuthMethod::ScramSha256 | AuthMethod::Md5 => {
                 let role = roles::role(&self.db.store().snapshot(), &user);
-                let (exchange, request) = Exchange::begin(method, &user, role.as_ref());
+                let binding = self
+                    .shared
+                    .scram_plus
+                    .as_ref()
+                    .filter(|_| client.is_secure());
+                let (exchange, request) = Exchange::begin(method, &user, role.as_ref(), binding);
                 client
                     .send(PgWireBackendMessage::Authentication(request))
                     .await?;

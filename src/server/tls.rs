@@ -1,7 +1,10 @@
 //! TLS: the rustls acceptor (ring provider) built from the configured PEM
 //! certificate chain and private key. With it, a client's SSLRequest is
-//! answered `S` and the session is encrypted; without it, `N`.
+//! answered `S` and the session is encrypted; without it, `N`. The same
+//! certificate gives SCRAM its `tls-server-end-point` channel binding
+//! ([`scram_channel_binding`], `SCRAM-SHA-256-PLUS`).
 
+use pgwire::api::auth::sasl::scram::ScramServerAuth;
 use pgwire::tokio::TlsAcceptor;
 use pgwire::tokio::tokio_rustls::rustls;
 use rustls::pki_types::pem::PemObject;
@@ -47,4 +50,23 @@ pub fn acceptor(files: &TlsFiles) -> io::Result<TlsAcceptor> {
     // PostgreSQL 17's direct TLS negotiation requires this ALPN name.
     config.alpn_protocols = vec![b"postgresql".to_vec()];
     Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+/// A SCRAM authenticator that binds to the server certificate of `files`
+/// (`tls-server-end-point`, RFC 5929), for `SCRAM-SHA-256-PLUS` over TLS;
+/// `None` when the certificate cannot be read or its signature algorithm
+/// has no defined binding hash (the server then offers plain SCRAM only).
+pub(crate) fn scram_channel_binding(files: &TlsFiles) -> Option<ScramServerAuth> {
+    let pem = std::fs::read(&files.cert).ok()?;
+    let mut auth = ScramServerAuth::new();
+    match auth.configure_certificate(&pem) {
+        Ok(()) => Some(auth),
+        Err(e) => {
+            tracing::warn!(
+                cert = %files.cert.display(),
+                "SCRAM-SHA-256-PLUS is not offered: no channel binding for this certificate: {e}"
+            );
+            None
+        }
+    }
 }

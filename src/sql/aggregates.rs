@@ -1,27 +1,40 @@
 //! Aggregate calls: recognizing them in the AST, cutting them out into
 //! bitmap aggregate specs, typing and finalizing their results like
 //! PostgreSQL (`COUNT` is `bigint`, `SUM(int)` is `bigint`, `SUM(bigint)` and
-//! `AVG(int)` are `numeric`, …).
+//! `AVG(int)` are `numeric`, …). The order-sensitive aggregates
+//! (`string_agg`, `array_agg`, `json_agg`) are in [`collect`].
+
+pub mod collect;
+mod relation;
+
+pub use relation::aggregate_relation;
 
 use super::decimal::Decimal;
 use super::error::{SqlError, SqlResult, SqlState};
 use super::predicate::fold_ident;
-use super::relation::Relation;
-use super::scalar::Scope as _;
-use super::select::QueryCtx;
 use super::types::{DataType, Datum};
 use crate::exec::aggregate::{AggKind, AggSpec, AggState};
 use crate::exec::filter::Pred;
 use crate::index::ColumnType;
 use sqlparser::ast::{
     DuplicateTreatment, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentClause,
-    FunctionArguments, Ident, ObjectNamePart, OrderBy, Select, VisitMut, VisitorMut,
+    FunctionArguments, Ident, ObjectNamePart, VisitMut, VisitorMut,
 };
 use std::ops::ControlFlow;
 
 /// Names of the aggregate functions audb computes on bitmaps.
 const AGGREGATES: &[&str] = &[
-    "count", "sum", "avg", "min", "max", "bool_and", "bool_or", "every",
+    "count",
+    "sum",
+    "avg",
+    "min",
+    "max",
+    "bool_and",
+    "bool_or",
+    "every",
+    "string_agg",
+    "array_agg",
+    "json_agg",
 ];
 
 /// One aggregate call of a query, resolved against the audience table.
@@ -142,17 +155,30 @@ pub struct RawAgg {
     pub arg: Option<Expr>,
     /// `FILTER (WHERE …)`.
     pub filter: Option<Expr>,
+    /// The second argument (`string_agg`'s delimiter).
+    pub extra: Option<Expr>,
+    /// `ORDER BY` inside the call: key, descending, NULLs first.
+    pub order_by: Vec<(Expr, bool, bool)>,
 }
 
 fn raw_agg(f: &Function) -> SqlResult<RawAgg> {
     let name = function_name(f).unwrap_or_default();
     let mut filter = f.filter.as_deref().cloned();
+    let mut extra = None;
+    let mut order_by = Vec::new();
     let (distinct, arg) = match &f.args {
         FunctionArguments::None => (false, None),
         FunctionArguments::List(list) => {
             for clause in &list.clauses {
                 match clause {
-                    FunctionArgumentClause::OrderBy(_) => {}
+                    FunctionArgumentClause::OrderBy(keys) => {
+                        for k in keys {
+                            let desc =
+                                matches!(k.options.sort, Some(sqlparser::ast::OrderBySort::Desc));
+                            let nulls_first = k.options.nulls_first.unwrap_or(desc);
+                            order_by.push((k.expr.clone(), desc, nulls_first));
+                        }
+                    }
                     FunctionArgumentClause::Where(w) => filter = Some(w.clone()),
                     other => return Err(SqlError::unsupported(format!("{other} in an aggregate"))),
                 }
@@ -162,6 +188,13 @@ fn raw_agg(f: &Function) -> SqlResult<RawAgg> {
                 [] => (distinct, None),
                 [FunctionArg::Unnamed(FunctionArgExpr::Wildcard)] => (distinct, None),
                 [FunctionArg::Unnamed(FunctionArgExpr::Expr(e))] => (distinct, Some(e.clone())),
+                [
+                    FunctionArg::Unnamed(FunctionArgExpr::Expr(e)),
+                    FunctionArg::Unnamed(FunctionArgExpr::Expr(d)),
+                ] if name == "string_agg" => {
+                    extra = Some(d.clone());
+                    (distinct, Some(e.clone()))
+                }
                 _ => {
                     return Err(SqlError::new(
                         SqlState::UndefinedFunction,
@@ -183,11 +216,23 @@ fn raw_agg(f: &Function) -> SqlResult<RawAgg> {
             format!("function {name}(*) does not exist"),
         ));
     }
+    if distinct
+        && order_by
+            .iter()
+            .any(|(k, _, _)| Some(k) != arg.as_ref() && Some(k) != extra.as_ref())
+    {
+        return Err(SqlError::new(
+            SqlState::InvalidColumnReference,
+            "in an aggregate with DISTINCT, ORDER BY expressions must appear in argument list",
+        ));
+    }
     Ok(RawAgg {
         name,
         distinct,
         arg,
         filter,
+        extra,
+        order_by,
     })
 }
 
@@ -355,307 +400,6 @@ pub fn counted_condition(raw: &RawAgg) -> Option<Expr> {
     }
 }
 
-/// One aggregate's running state over a small relation.
-enum RelAgg {
-    Count(u64),
-    CountDistinct(std::collections::HashSet<String>),
-    SumInt(i128, u64),
-    SumNumeric(Decimal, u64),
-    SumFloat(f64, u64),
-    Extreme(Option<Datum>),
-    Bools(bool, bool),
-}
-
-/// GROUP BY, aggregates and HAVING over a small relation, row at a time.
-#[allow(clippy::too_many_arguments)]
-pub fn aggregate_relation(
-    ctx: &QueryCtx<'_>,
-    rel: &Relation,
-    quals: &[Option<String>],
-    select: &Select,
-    mut list: Vec<(String, Expr)>,
-    order_by: Option<&OrderBy>,
-    offset: u64,
-    limit: Option<u64>,
-) -> SqlResult<Relation> {
-    use super::relation::Column;
-    use super::scalar::compare_datums;
-    use super::select::{RelScope, finish_select, order_keys};
-    let scope = RelScope {
-        columns: &rel.columns,
-        quals,
-    };
-    let group_exprs = match &select.group_by {
-        sqlparser::ast::GroupByExpr::Expressions(g, m) if m.is_empty() => g.clone(),
-        _ => {
-            return Err(SqlError::unsupported(
-                "GROUP BY ALL, ROLLUP, CUBE and GROUPING SETS",
-            ));
-        }
-    };
-    // Resolve ordinals and output aliases.
-    let mut groups: Vec<(Option<String>, Expr)> = Vec::new();
-    for g in &group_exprs {
-        let e = match g {
-            Expr::Value(v) => match &v.value {
-                sqlparser::ast::Value::Number(n, _) => {
-                    let k: usize = n.parse().unwrap_or(0);
-                    list.get(k.wrapping_sub(1))
-                        .map(|(_, e)| e.clone())
-                        .ok_or_else(|| {
-                            SqlError::new(
-                                SqlState::InvalidColumnReference,
-                                format!("GROUP BY position {n} is not in select list"),
-                            )
-                        })?
-                }
-                _ => g.clone(),
-            },
-            Expr::Identifier(id) if scope.resolve(None, &fold_ident(id)).is_err() => {
-                let n = fold_ident(id);
-                list.iter()
-                    .find(|(name, _)| *name == n)
-                    .map(|(_, e)| e.clone())
-                    .unwrap_or_else(|| g.clone())
-            }
-            other => other.clone(),
-        };
-        let name = match &e {
-            Expr::Identifier(id) => Some(fold_ident(id)),
-            Expr::CompoundIdentifier(p) if p.len() == 2 => Some(fold_ident(&p[1])),
-            _ => None,
-        };
-        groups.push((name, e));
-    }
-    let bound_groups = groups
-        .iter()
-        .map(|(_, e)| ctx.bind(e, &scope))
-        .collect::<SqlResult<Vec<_>>>()?;
-    let mut having = select.having.clone();
-    let mut order = order_keys(order_by)?;
-    let raws = cut_aggregates_and_groups(&mut list, &mut having, &mut order, &groups)?;
-    // Bind aggregate arguments and filters; decide result types.
-    let mut args = Vec::with_capacity(raws.len());
-    let mut types = Vec::with_capacity(raws.len());
-    for r in &raws {
-        let arg = r.arg.as_ref().map(|a| ctx.bind(a, &scope)).transpose()?;
-        let filter = r.filter.as_ref().map(|f| ctx.bind(f, &scope)).transpose()?;
-        let at = arg.as_ref().map(|a| a.ty);
-        let ty = match (r.name.as_str(), at) {
-            ("count", _) => DataType::Int8,
-            ("sum", Some(DataType::Int2 | DataType::Int4)) => DataType::Int8,
-            ("sum" | "avg", Some(DataType::Int8 | DataType::Numeric(_)))
-            | ("avg", Some(DataType::Int2 | DataType::Int4)) => DataType::Numeric(None),
-            ("sum", Some(DataType::Float4)) => DataType::Float4,
-            ("sum" | "avg", Some(DataType::Float8 | DataType::Float4)) => DataType::Float8,
-            ("min" | "max", Some(t)) if t != DataType::TextArray => t,
-            ("bool_and" | "bool_or" | "every", Some(DataType::Bool)) => DataType::Bool,
-            (name, t) => {
-                return Err(SqlError::new(
-                    SqlState::UndefinedFunction,
-                    format!(
-                        "function {name}({}) does not exist",
-                        t.map(|t| t.name()).unwrap_or_else(|| "*".into())
-                    ),
-                ));
-            }
-        };
-        args.push((arg, filter));
-        types.push(ty);
-    }
-    // Group rows.
-    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    let mut keys: Vec<Vec<Datum>> = Vec::new();
-    let mut states: Vec<Vec<RelAgg>> = Vec::new();
-    let fresh = |r: &RawAgg, ty: DataType| -> RelAgg {
-        match (r.name.as_str(), ty) {
-            ("count", _) if r.distinct => RelAgg::CountDistinct(Default::default()),
-            ("count", _) => RelAgg::Count(0),
-            ("sum" | "avg", DataType::Float4 | DataType::Float8) => RelAgg::SumFloat(0.0, 0),
-            ("sum", DataType::Int8) => RelAgg::SumInt(0, 0),
-            ("sum" | "avg", _) => RelAgg::SumNumeric(Decimal::new(0, 0), 0),
-            ("min" | "max", _) => RelAgg::Extreme(None),
-            _ => RelAgg::Bools(false, false),
-        }
-    };
-    for (n, row) in rel.rows.iter().enumerate() {
-        if n % 4096 == 0 {
-            ctx.cancel.check()?;
-        }
-        let key = bound_groups
-            .iter()
-            .map(|g| super::scalar::eval(g, row, ctx.eval))
-            .collect::<SqlResult<Vec<_>>>()?;
-        let k = format!("{key:?}");
-        let gi = match index.get(&k) {
-            Some(i) => *i,
-            None => {
-                index.insert(k, keys.len());
-                keys.push(key);
-                states.push(raws.iter().zip(&types).map(|(r, t)| fresh(r, *t)).collect());
-                keys.len() - 1
-            }
-        };
-        for ((state, (arg, filter)), raw) in states[gi].iter_mut().zip(&args).zip(&raws) {
-            if let Some(f) = filter
-                && !matches!(super::scalar::eval(f, row, ctx.eval)?, Datum::Bool(true))
-            {
-                continue;
-            }
-            let v = match arg {
-                Some(a) => super::scalar::eval(a, row, ctx.eval)?,
-                None => Datum::Bool(true),
-            };
-            if v.is_null() {
-                continue;
-            }
-            match state {
-                RelAgg::Count(c) => *c += 1,
-                RelAgg::CountDistinct(set) => {
-                    set.insert(format!("{v:?}"));
-                }
-                RelAgg::SumInt(s, c) => {
-                    if let Datum::Int(i) = v {
-                        *s += i128::from(i);
-                        *c += 1;
-                    }
-                }
-                RelAgg::SumNumeric(s, c) => {
-                    let d = match v {
-                        Datum::Int(i) => Decimal::from_i64(i),
-                        Datum::Numeric(d) => d,
-                        _ => continue,
-                    };
-                    *s = s.add(&d)?;
-                    *c += 1;
-                }
-                RelAgg::SumFloat(s, c) => {
-                    if let Datum::Float(f) = v {
-                        *s += f;
-                        *c += 1;
-                    }
-                }
-                RelAgg::Extreme(cur) => {
-                    let replace = match cur {
-                        None => true,
-                        Some(c) => {
-                            let ord = compare_datums(&v, c);
-                            if raw.name == "min" {
-                                ord.is_lt()
-                            } else {
-                                ord.is_gt()
-                            }
-                        }
-                    };
-                    if replace {
-                        *cur = Some(v);
-                    }
-                }
-                RelAgg::Bools(t, f) => {
-                    if v == Datum::Bool(true) {
-                        *t = true;
-                    } else {
-                        *f = true;
-                    }
-                }
-            }
-        }
-    }
-    if keys.is_empty() && group_exprs.is_empty() {
-        keys.push(Vec::new());
-        states.push(raws.iter().zip(&types).map(|(r, t)| fresh(r, *t)).collect());
-    }
-    // The grouped relation: __grp0…, __agg0….
-    let mut columns: Vec<Column> = bound_groups
-        .iter()
-        .enumerate()
-        .map(|(i, g)| Column {
-            name: format!("__grp{i}"),
-            ty: g.ty,
-        })
-        .collect();
-    columns.extend(types.iter().enumerate().map(|(i, t)| Column {
-        name: format!("__agg{i}"),
-        ty: *t,
-    }));
-    let mut rows = Vec::with_capacity(keys.len());
-    for (key, st) in keys.into_iter().zip(states) {
-        let mut row = key;
-        for ((state, raw), ty) in st.into_iter().zip(&raws).zip(&types) {
-            row.push(match state {
-                RelAgg::Count(c) => Datum::Int(c as i64),
-                RelAgg::CountDistinct(set) => Datum::Int(set.len() as i64),
-                RelAgg::SumInt(_, 0) | RelAgg::SumNumeric(_, 0) | RelAgg::SumFloat(_, 0) => {
-                    Datum::Null
-                }
-                RelAgg::SumInt(s, _) if *ty == DataType::Int8 => {
-                    Datum::Int(i64::try_from(s).map_err(|_| {
-                        SqlError::new(SqlState::NumericValueOutOfRange, "bigint out of range")
-                    })?)
-                }
-                RelAgg::SumInt(s, _) => Datum::Numeric(Decimal::new(s, 0)),
-                RelAgg::SumNumeric(s, c) if raw.name == "avg" => {
-                    Datum::Numeric(s.div(&Decimal::from_i64(c as i64))?)
-                }
-                RelAgg::SumNumeric(s, _) => Datum::Numeric(s),
-                RelAgg::SumFloat(s, c) if raw.name == "avg" => Datum::Float(s / c as f64),
-                RelAgg::SumFloat(s, _) => Datum::Float(s),
-                RelAgg::Extreme(v) => v.unwrap_or(Datum::Null),
-                RelAgg::Bools(false, false) => Datum::Null,
-                RelAgg::Bools(t, f) => Datum::Bool(if raw.name == "bool_or" { t } else { !f }),
-            });
-        }
-        rows.push(row);
-    }
-    let leaf = Relation { columns, rows };
-    let leaf_quals: Vec<Option<String>> = Vec::new();
-    let gscope = RelGroupScope {
-        inner: RelScope {
-            columns: &leaf.columns,
-            quals: &leaf_quals,
-        },
-        input: &scope,
-    };
-    let leaf = match &having {
-        Some(h) => {
-            let b = ctx.bind(h, &gscope)?;
-            super::relation::filter(leaf.clone(), &b, ctx.eval, ctx.cancel)?
-        }
-        None => leaf.clone(),
-    };
-    let distinct = select.distinct.is_some();
-    finish_select(ctx, &leaf, &gscope, list, distinct, &order, offset, limit)
-}
-
-/// Names over a grouped relation: its `__grp`/`__agg` columns; input columns
-/// that are not grouped are a grouping error.
-struct RelGroupScope<'a> {
-    inner: super::select::RelScope<'a>,
-    input: &'a super::select::RelScope<'a>,
-}
-
-impl super::scalar::Scope for RelGroupScope<'_> {
-    fn resolve(&self, qualifier: Option<&str>, name: &str) -> SqlResult<(usize, DataType)> {
-        if qualifier.is_none()
-            && let Ok(hit) = self.inner.resolve(None, name)
-        {
-            return Ok(hit);
-        }
-        if self.input.resolve(qualifier, name).is_ok() {
-            return Err(SqlError::new(
-                SqlState::GroupingError,
-                format!(
-                    "column \"{name}\" must appear in the GROUP BY clause or be used in an aggregate function"
-                ),
-            ));
-        }
-        Err(SqlError::new(
-            SqlState::UndefinedColumn,
-            format!("column \"{name}\" does not exist"),
-        ))
-    }
-}
-
 /// Builds the bitmap spec of a raw aggregate over an audience table.
 pub fn agg_spec(
     raw: &RawAgg,
@@ -676,6 +420,12 @@ pub fn agg_spec(
                 filter,
             },
         });
+    }
+    if collect::COLLECTING.contains(&raw.name.as_str()) {
+        return Err(SqlError::unsupported(format!(
+            "{}() on an audience table",
+            raw.name
+        )));
     }
     let arg = match &raw.arg {
         None => None,

@@ -318,7 +318,9 @@ fn select_rows(
         (0, None, offset, limit)
     };
     let rel = fetch_relation(ctx, table, pred, &fetch, fo, fl)?;
-    let quals = vec![Some(alias.to_owned()); rel.columns.len()];
+    // At least one entry, so the alias qualifies even when no column was
+    // fetched (`SELECT t.nope FROM t` is 42703, not 42P01).
+    let quals = vec![Some(alias.to_owned()); rel.columns.len().max(1)];
     let scope = RelScope {
         columns: &rel.columns,
         quals: &quals,

@@ -1,7 +1,12 @@
 //! Data definition: tables, columns, views, materialized views, comments.
 
+mod drop;
+
+pub use drop::drop;
+
 use super::error::{SqlError, SqlResult, SqlState};
 use super::predicate::fold_ident;
+use super::read_only;
 use super::select::{QueryCtx, table_name};
 use crate::catalog::{self, Catalog, ViewDef};
 use crate::exec::filter::{Pred, ShardEval};
@@ -10,7 +15,7 @@ use crate::index::{ColumnType, KeyType};
 use crate::storage::{Store, WriteBatch, WriteOp};
 use sqlparser::ast::{
     AlterTableOperation, ColumnDef, ColumnOption, CommentObject, CreateTable, CreateView,
-    DataType as AstType, ExactNumberInfo, ObjectName, ObjectType, Query, SetExpr, TableConstraint,
+    DataType as AstType, ExactNumberInfo, ObjectName, Query, SetExpr, TableConstraint,
     TimezoneInfo,
 };
 
@@ -64,6 +69,7 @@ pub fn column_type(t: &AstType) -> SqlResult<ColumnType> {
             };
             match elem.map(column_type) {
                 Some(Ok(ColumnType::Text)) => ColumnType::TextArray,
+                Some(Err(e)) if e.state == SqlState::UndefinedObject => return Err(e),
                 _ => {
                     return Err(SqlError::unsupported(format!(
                         "the array type {t} (only TEXT[] is)"
@@ -76,7 +82,12 @@ pub fn column_type(t: &AstType) -> SqlResult<ColumnType> {
                 "the EVENT type (behaviour tags are not built yet)",
             ));
         }
-        other => return Err(SqlError::unsupported(format!("the type {other}"))),
+        other => {
+            return Err(super::pg_types::unsupported_type(
+                other,
+                format!("the type {other}"),
+            ));
+        }
     })
 }
 
@@ -131,7 +142,8 @@ pub fn create_table(store: &Store, ct: &CreateTable) -> SqlResult<String> {
             "TEMPORARY, EXTERNAL and OR REPLACE tables",
         ));
     }
-    let (_, name) = table_name(&ct.name)?;
+    let (schema, name) = table_name(&ct.name)?;
+    read_only::refuse_system_schema(schema.as_deref(), &name)?;
     check_name(&name)?;
     let snapshot = store.snapshot();
     if snapshot.table(&name).is_some() || Catalog::new(&snapshot).view(&name).is_some() {
@@ -206,89 +218,6 @@ pub fn create_table(store: &Store, ct: &CreateTable) -> SqlResult<String> {
     Ok("CREATE TABLE".into())
 }
 
-/// `DROP TABLE` / `DROP VIEW` / `DROP MATERIALIZED VIEW`.
-pub fn drop(
-    store: &Store,
-    object_type: &ObjectType,
-    if_exists: bool,
-    names: &[ObjectName],
-) -> SqlResult<String> {
-    for n in names {
-        let (_, name) = table_name(n)?;
-        let snapshot = store.snapshot();
-        let cat = Catalog::new(&snapshot);
-        match object_type {
-            ObjectType::Table => match snapshot.table(&name) {
-                Some(t) => {
-                    // Views over the table go with it (PostgreSQL would ask for CASCADE).
-                    for v in cat.views() {
-                        if v.base_table.as_deref() == Some(name.as_str()) {
-                            catalog::put_view(store, &v.name, None)?;
-                        }
-                    }
-                    catalog::drop_comments(store, &snapshot, &name)?;
-                    store.drop_table(t.schema().id)?;
-                }
-                None if if_exists => {}
-                None => {
-                    return Err(SqlError::new(
-                        SqlState::UndefinedTable,
-                        format!("table \"{name}\" does not exist"),
-                    ));
-                }
-            },
-            ObjectType::View | ObjectType::MaterializedView => {
-                let materialized = matches!(object_type, ObjectType::MaterializedView);
-                match cat.view(&name) {
-                    Some(v) if v.materialized == materialized => {
-                        if let Some(base) = v.base_table.as_deref().and_then(|b| snapshot.table(b))
-                            && let Some(col) = base.schema().column(&catalog::mv_column(&name))
-                        {
-                            store.drop_column(base.schema().id, col.id)?;
-                        }
-                        catalog::put_view(store, &name, None)?;
-                        catalog::drop_comments(store, &snapshot, &name)?;
-                    }
-                    Some(_) => {
-                        return Err(SqlError::new(
-                            SqlState::WrongObjectType,
-                            format!(
-                                "\"{name}\" is not a {}",
-                                if materialized {
-                                    "materialized view"
-                                } else {
-                                    "view"
-                                }
-                            ),
-                        ));
-                    }
-                    None if if_exists => {}
-                    None => {
-                        return Err(SqlError::new(
-                            SqlState::UndefinedTable,
-                            format!(
-                                "{} \"{name}\" does not exist",
-                                if materialized {
-                                    "materialized view"
-                                } else {
-                                    "view"
-                                }
-                            ),
-                        ));
-                    }
-                }
-            }
-            other => return Err(SqlError::unsupported(format!("DROP {other}"))),
-        }
-    }
-    Ok(match object_type {
-        ObjectType::Table => "DROP TABLE",
-        ObjectType::View => "DROP VIEW",
-        _ => "DROP MATERIALIZED VIEW",
-    }
-    .into())
-}
-
 /// `ALTER TABLE`.
 pub fn alter_table(
     store: &Store,
@@ -296,16 +225,21 @@ pub fn alter_table(
     if_exists: bool,
     ops: &[AlterTableOperation],
 ) -> SqlResult<String> {
-    let (_, table) = table_name(name)?;
+    let (schema, table) = table_name(name)?;
     for op in ops {
         let snapshot = store.snapshot();
-        let Some(t) = snapshot.table(&table) else {
-            if if_exists {
+        let t = match drop::existing(&snapshot, schema.as_deref(), &table) {
+            Ok(drop::Kind::Table) => snapshot.table(&table),
+            Ok(_) => None,
+            Err(e) if e.state == SqlState::UndefinedTable && if_exists => {
                 return Ok("ALTER TABLE".into());
             }
+            Err(e) => return Err(e),
+        };
+        let Some(t) = t else {
             return Err(SqlError::new(
-                SqlState::UndefinedTable,
-                format!("relation \"{table}\" does not exist"),
+                SqlState::WrongObjectType,
+                format!("\"{table}\" is not a table"),
             ));
         };
         let schema = t.schema();
@@ -406,13 +340,8 @@ pub fn comment(
     let parts: Vec<String> = name.0.iter().map(fold_ident_part).collect();
     match object {
         CommentObject::Table | CommentObject::View | CommentObject::MaterializedView => {
-            let (_, t) = table_name(name)?;
-            if snapshot.table(&t).is_none() && Catalog::new(&snapshot).view(&t).is_none() {
-                return Err(SqlError::new(
-                    SqlState::UndefinedTable,
-                    format!("relation \"{t}\" does not exist"),
-                ));
-            }
+            let (schema, t) = table_name(name)?;
+            drop::existing(&snapshot, schema.as_deref(), &t)?;
             catalog::put_comment(store, &t, None, text)?;
         }
         CommentObject::Column => {
@@ -448,7 +377,8 @@ fn fold_ident_part(p: &sqlparser::ast::ObjectNamePart) -> String {
 
 /// `CREATE [MATERIALIZED] VIEW`. The query runs once to validate it.
 pub fn create_view(store: &Store, ctx: &QueryCtx<'_>, cv: &CreateView) -> SqlResult<String> {
-    let (_, name) = table_name(&cv.name)?;
+    let (schema, name) = table_name(&cv.name)?;
+    read_only::refuse_system_schema(schema.as_deref(), &name)?;
     check_name(&name)?;
     let tag = if cv.materialized {
         "CREATE MATERIALIZED VIEW"
@@ -602,16 +532,31 @@ fn refresh_members(
 
 /// `REFRESH MATERIALIZED VIEW`.
 pub fn refresh(store: &Store, ctx: &QueryCtx<'_>, name: &ObjectName) -> SqlResult<String> {
-    let (_, name) = table_name(name)?;
+    let (schema, name) = table_name(name)?;
     let snapshot = store.snapshot();
+    // PostgreSQL's answers: a table is 0A000, a view 42809.
+    match drop::existing(&snapshot, schema.as_deref(), &name)? {
+        drop::Kind::Table => {
+            return Err(SqlError::new(
+                SqlState::FeatureNotSupported,
+                format!("\"{name}\" is not a materialized view"),
+            ));
+        }
+        drop::Kind::View => {
+            return Err(SqlError::new(
+                SqlState::WrongObjectType,
+                format!("\"{name}\" is not a table or materialized view"),
+            ));
+        }
+        _ => {}
+    }
     let Some(view) = Catalog::new(&snapshot)
         .view(&name)
         .filter(|v| v.materialized)
     else {
-        return Err(SqlError::new(
-            SqlState::UndefinedTable,
-            format!("materialized view \"{name}\" does not exist"),
-        ));
+        return Err(SqlError::internal(format!(
+            "materialized view \"{name}\" vanished"
+        )));
     };
     let stmts = super::parse(&view.sql)?;
     let Some(sqlparser::ast::Statement::Query(q)) = stmts.first() else {

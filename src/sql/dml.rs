@@ -9,6 +9,7 @@
 
 use super::error::{SqlError, SqlResult, SqlState};
 use super::predicate::fold_ident;
+use super::read_only;
 use super::scalar;
 use super::select::{EmptyScope, QueryCtx, run_query, table_name, where_pred};
 use super::types::{DataType, Datum};
@@ -26,24 +27,33 @@ use std::collections::HashSet;
 /// huge VALUES list does not become one huge record.
 const INSERT_BATCH_ROWS: usize = 10_000;
 
+/// The audience table a write goes to: 42809 for a view, 42501 for a
+/// system relation, 42P01 for anything else that is not a table.
 fn table_of(ctx: &QueryCtx<'_>, name: &ObjectName) -> SqlResult<TableSnapshot> {
-    let (_, t) = table_name(name)?;
-    ctx.snapshot.table(&t).ok_or_else(|| {
+    let (schema, t) = table_name(name)?;
+    let schema = schema.as_deref();
+    if read_only::is_user_schema(schema) {
+        if let Some(table) = ctx.snapshot.table(&t) {
+            return Ok(table);
+        }
         if crate::catalog::Catalog::new(ctx.snapshot)
             .view(&t)
             .is_some()
         {
-            SqlError::new(
+            return Err(SqlError::new(
                 SqlState::WrongObjectType,
                 format!("cannot change view \"{t}\""),
-            )
-        } else {
-            SqlError::new(
-                SqlState::UndefinedTable,
-                format!("relation \"{t}\" does not exist"),
-            )
+            ));
         }
-    })
+    }
+    read_only::refuse_system_relation(schema, &t)?;
+    Err(SqlError::new(
+        SqlState::UndefinedTable,
+        format!(
+            "relation \"{}\" does not exist",
+            read_only::qualified(schema, &t)
+        ),
+    ))
 }
 
 /// A target column of a write: the key or a tag.

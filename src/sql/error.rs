@@ -56,6 +56,8 @@ pub enum SqlState {
     NullValueNotAllowed,
     /// 2201W invalid_row_count_in_limit_clause
     InvalidRowCountInLimit,
+    /// 2201X invalid_row_count_in_result_offset_clause
+    InvalidRowCountInResultOffset,
     /// 23505 unique_violation
     UniqueViolation,
     /// 23502 not_null_violation
@@ -102,6 +104,8 @@ pub enum SqlState {
     CharacterNotInRepertoire,
     /// 22007 invalid_datetime_format
     InvalidDatetimeFormat,
+    /// 22025 invalid_escape_sequence
+    InvalidEscapeSequence,
     /// 42725 ambiguous_function
     AmbiguousFunction,
     /// 28000 invalid_authorization_specification
@@ -141,6 +145,7 @@ impl SqlState {
             InvalidParameterValue => "22023",
             NullValueNotAllowed => "22004",
             InvalidRowCountInLimit => "2201W",
+            InvalidRowCountInResultOffset => "2201X",
             UniqueViolation => "23505",
             NotNullViolation => "23502",
             CardinalityViolation => "21000",
@@ -164,6 +169,7 @@ impl SqlState {
             IndeterminateDatatype => "42P18",
             CharacterNotInRepertoire => "22021",
             InvalidDatetimeFormat => "22007",
+            InvalidEscapeSequence => "22025",
             AmbiguousFunction => "42725",
             InvalidAuthorizationSpecification => "28000",
             InvalidPassword => "28P01",
@@ -247,6 +253,7 @@ impl From<EncodeError> for SqlError {
     fn from(e: EncodeError) -> SqlError {
         let state = match e.sqlstate() {
             "22P02" => SqlState::InvalidTextRepresentation,
+            "22007" => SqlState::InvalidDatetimeFormat,
             "22008" => SqlState::DatetimeFieldOverflow,
             "22003" => SqlState::NumericValueOutOfRange,
             _ => SqlState::InvalidParameterValue,

@@ -8,13 +8,20 @@ pub mod ddl;
 pub mod decimal;
 pub mod dml;
 pub mod error;
+mod escape_string;
 pub mod explain;
+mod from_list;
 mod join;
+mod limit;
+mod pg_types;
 pub mod predicate;
+mod project_set;
+mod read_only;
 pub mod relation;
 pub mod role;
 pub mod scalar;
 pub mod select;
+mod srf;
 mod subquery;
 mod table_func;
 pub mod types;
@@ -22,7 +29,7 @@ pub mod types;
 use error::{SqlError, SqlResult};
 use sqlparser::ast::{Expr, Statement, Value, Visit, VisitMut, Visitor, VisitorMut};
 use sqlparser::dialect::PostgreSqlDialect;
-use sqlparser::parser::Parser;
+use sqlparser::parser::{Parser, ParserError};
 use std::ops::ControlFlow;
 
 /// Deepest expression nesting the parser accepts (54001 beyond it).
@@ -46,10 +53,13 @@ pub const EXPR_TREE_DEPTH_MAX: usize = 500;
 /// Parses SQL text into statements (PostgreSQL dialect).
 pub fn parse(sql: &str) -> SqlResult<Vec<Statement>> {
     // PostgreSQL's `CREATE USER … options` only parses as `CREATE ROLE`.
-    parse_text(sql).or_else(|e| match role::rewrite_create_user(sql) {
+    let mut stmts = parse_text(sql).or_else(|e| match role::rewrite_create_user(sql) {
         Some(rewritten) => parse_text(&rewritten).map_err(|_| e),
         None => Err(e),
-    })
+    })?;
+    // Result columns of reg types (`'users'::regclass`) print names.
+    stmts.iter_mut().for_each(scalar::regclass::print_names);
+    Ok(stmts)
 }
 
 fn parse_text(sql: &str) -> SqlResult<Vec<Statement>> {
@@ -69,21 +79,74 @@ fn parse_text(sql: &str) -> SqlResult<Vec<Statement>> {
 }
 
 fn parse_unchecked(sql: &str) -> SqlResult<Vec<Statement>> {
+    let too_nested = || {
+        SqlError::new(
+            error::SqlState::StatementTooComplex,
+            "stack depth limit exceeded: the statement is too deeply nested",
+        )
+    };
+    let syntax = |e: &ParserError| {
+        SqlError::syntax(
+            e.to_string()
+                .trim_start_matches("sql parser error: ")
+                .to_owned(),
+        )
+    };
+    let mut text = std::borrow::Cow::Borrowed(sql);
+    // Each round rewrites one escape string sqlparser cannot read.
+    for _ in 0..=ESCAPE_STRING_REWRITES_MAX {
+        return match parse_with_limit(&text, EXPR_DEPTH_MAX) {
+            Ok(statements) => Ok(statements),
+            Err(ParserError::RecursionLimitExceeded) => Err(too_nested()),
+            Err(ParserError::TokenizerError(msg)) => match escape_string::fix(&text, &msg) {
+                Some(escape_string::Fix::Reparse(rewritten)) => {
+                    text = std::borrow::Cow::Owned(rewritten);
+                    continue;
+                }
+                Some(escape_string::Fix::Invalid(e)) => Err(e),
+                None => Err(syntax(&ParserError::TokenizerError(msg))),
+            },
+            Err(e) if nesting_hides_behind(&text, &e) => Err(too_nested()),
+            Err(e) => Err(syntax(&e)),
+        };
+    }
+    Err(SqlError::new(
+        error::SqlState::ProgramLimitExceeded,
+        format!(
+            "more than {ESCAPE_STRING_REWRITES_MAX} escape strings with bytes above 127 \
+             in one statement"
+        ),
+    ))
+}
+
+/// Most escape strings with bytes above 127 (`E'\xc3\xa9'`) in one
+/// statement: each costs another parse of the whole text.
+const ESCAPE_STRING_REWRITES_MAX: usize = 64;
+
+fn parse_with_limit(sql: &str, limit: usize) -> Result<Vec<Statement>, ParserError> {
     Parser::new(&PostgreSqlDialect {})
-        .with_recursion_limit(EXPR_DEPTH_MAX)
+        .with_recursion_limit(limit)
         .try_with_sql(sql)
         .and_then(|mut p| p.parse_statements())
-        .map_err(|e| {
-            let msg = e.to_string();
-            if msg.contains("recursion limit") {
-                SqlError::new(
-                    error::SqlState::StatementTooComplex,
-                    "statement is too deeply nested",
-                )
-            } else {
-                SqlError::syntax(msg.trim_start_matches("sql parser error: ").to_owned())
-            }
-        })
+}
+
+/// Whether the syntax error `e` is really the parser's nesting limit.
+///
+/// sqlparser parses a reserved word such as `NOT` or `CASE` speculatively
+/// and, when that fails (also by hitting the recursion limit), backtracks
+/// and reads the word as a column name, so 260 nested `NOT`s or `CASE`s
+/// end in a syntax error somewhere else instead of the limit. A genuine
+/// syntax error stays the same with a deeper limit; one caused by the
+/// limit moves or disappears. Only statements that failed to parse pay for
+/// the second parse, whose tree is dropped without recursing.
+fn nesting_hides_behind(sql: &str, e: &ParserError) -> bool {
+    match parse_with_limit(sql, 2 * EXPR_DEPTH_MAX) {
+        Ok(statements) => {
+            dismantle(statements);
+            true
+        }
+        Err(deeper) => deeper != *e,
+    }
 }
 
 /// Whether any expression of `statement` nests deeper than `max` levels.

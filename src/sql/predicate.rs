@@ -9,6 +9,7 @@
 //! wrongly.
 
 use super::error::{SqlError, SqlResult, SqlState};
+use super::scalar::{CoercionKind, can_coerce};
 use super::types::{DataType, Datum};
 use crate::exec::filter::Pred;
 use crate::index::bsi::CompareOp;
@@ -33,6 +34,13 @@ pub trait PredContext {
     fn eval_const_for(&self, e: &Expr, hint: DataType) -> SqlResult<(Datum, DataType)>;
     /// The rows of this table selected by `key IN (subquery)`.
     fn key_subquery(&self, q: &Query) -> SqlResult<Pred>;
+    /// Runs an uncorrelated one-column subquery once (for `col IN (SELECT …)`
+    /// on a non-key column): its column type and values, NULLs included.
+    fn subquery_values(&self, _q: &Query) -> SqlResult<(DataType, Vec<Datum>)> {
+        Err(SqlError::unsupported(
+            "IN (subquery) on a column other than the key",
+        ))
+    }
     /// The session's time zone offset, for date/timestamptz comparisons.
     fn timezone_offset_secs(&self) -> i32;
     /// Whether `qualifier.name` is a column of an enclosing query (a
@@ -397,12 +405,78 @@ fn compile_in(ctx: &dyn PredContext, e: &Expr, expr: &Expr, target: &InTarget) -
         }
         InTarget::Subquery(q) => match column_ref(ctx, expr)? {
             Some(ColRef::Key) => ctx.key_subquery(q),
+            Some(ColRef::Tag(c)) if c.ty.kind() != TagKind::MultiValued => {
+                in_subquery_values(ctx, e, c, q)
+            }
             _ => Err(SqlError::unsupported(
-                "IN (subquery) on a column other than the key",
+                "IN (subquery) on this column or expression",
             )),
         },
         _ => Err(unsupported(e)),
     }
+}
+
+/// `col IN (SELECT …)` on a tag column: the uncorrelated subquery runs once
+/// and its values become a constant list — a union of value bitmaps for a
+/// categorical column, equality tests otherwise. As in PostgreSQL, an empty
+/// list is FALSE for every row (NULLs included), and a NULL in the list
+/// makes every non-member UNKNOWN (so `NOT IN` selects nothing).
+fn in_subquery_values(
+    ctx: &dyn PredContext,
+    e: &Expr,
+    c: ColumnSchema,
+    q: &Query,
+) -> SqlResult<Pred> {
+    let (ty, values) = ctx.subquery_values(q)?;
+    let col_ty = DataType::of_column(c.ty);
+    let implicit = |a, b| can_coerce(a, b, CoercionKind::Implicit);
+    if ty != DataType::Unknown && !implicit(ty, col_ty) && !implicit(col_ty, ty) {
+        return Err(SqlError::new(
+            SqlState::UndefinedFunction,
+            format!(
+                "operator does not exist: {} = {}",
+                col_ty.name(),
+                ty.name()
+            ),
+        )
+        .with_hint(
+            "No operator matches the given name and argument types. You might need to add explicit type casts.",
+        ));
+    }
+    let saw_null = values.iter().any(Datum::is_null);
+    let mut texts: Vec<Arc<str>> = Vec::new();
+    let mut items: Vec<Pred> = Vec::new();
+    for d in values.into_iter().filter(|d| !d.is_null()) {
+        match (c.ty.kind(), d) {
+            (TagKind::Categorical, Datum::Text(s)) => texts.push(Arc::from(s.as_str())),
+            (_, d) => items.push(compare_value(
+                ctx,
+                e,
+                ColRef::Tag(c.clone()),
+                CompareOp::Eq,
+                d,
+                ty,
+            )?),
+        }
+    }
+    texts.sort_unstable();
+    texts.dedup();
+    items.dedup();
+    if !texts.is_empty() {
+        items.push(Pred::AnyValue {
+            col: c.id,
+            values: texts,
+        });
+    }
+    Ok(match (items.is_empty(), saw_null) {
+        (true, false) => Pred::Const(Some(false)),
+        (true, true) => Pred::Const(None),
+        (false, false) => Pred::Or(items),
+        (false, true) => {
+            items.push(Pred::Const(None));
+            Pred::Or(items)
+        }
+    })
 }
 
 /// Where a constant falls in a column's stored integer domain.
@@ -601,6 +675,18 @@ fn compare(
         ColRef::Tag(c) => DataType::of_column(c.ty),
     };
     let (d, dt) = ctx.eval_const_for(constant, hint)?;
+    compare_value(ctx, e, col, op, d, dt)
+}
+
+/// `col op d` for a constant `d` of type `dt`.
+fn compare_value(
+    ctx: &dyn PredContext,
+    e: &Expr,
+    col: ColRef,
+    op: CompareOp,
+    d: Datum,
+    dt: DataType,
+) -> SqlResult<Pred> {
     if d.is_null() {
         return Ok(Pred::Const(None));
     }

@@ -102,7 +102,7 @@ fn collect_windows<'a>(e: &'a ScalarExpr, out: &mut Vec<&'a WindowExpr>) {
 }
 
 /// Calls `f` on each direct child of `e` (window calls are leaves here).
-fn visit_children<'a>(e: &'a ScalarExpr, f: &mut dyn FnMut(&'a ScalarExpr)) {
+pub(crate) fn visit_children<'a>(e: &'a ScalarExpr, f: &mut dyn FnMut(&'a ScalarExpr)) {
     match e {
         ScalarExpr::Column { .. }
         | ScalarExpr::Literal { .. }

@@ -16,7 +16,7 @@ use super::error::{SqlError, SqlResult, SqlState};
 use super::scalar::{
     CorrelatedRows, EvalContext, Params, ScalarExpr, Scope, SubqueryHost, SubqueryRows,
 };
-use super::select::{QueryCtx, run_query};
+use super::select::{CteEnv, QueryCtx, run_query};
 use super::types::{DataType, Datum};
 use crate::exec::parallel::Cancel;
 use crate::storage::Snapshot;
@@ -70,6 +70,26 @@ fn not_found(e: &SqlError) -> bool {
 }
 
 impl<'a> OuterFrame<'a> {
+    /// The frame of the FROM items to the left of a function in FROM
+    /// (implicitly `LATERAL`): their names, and once known, their row.
+    pub(crate) fn lateral(
+        scope: &'a dyn Scope,
+        parent: Option<&'a OuterFrame<'a>>,
+        row: Option<&'a [Datum]>,
+    ) -> OuterFrame<'a> {
+        OuterFrame {
+            names: FrameNames::Live { scope, parent },
+            row,
+            correlated: Cell::new(false),
+            refs: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Whether a name of this frame's own scope was used.
+    pub(crate) fn is_correlated(&self) -> bool {
+        self.correlated.get()
+    }
+
     /// Whether `qualifier.name` resolves here or further out (no side
     /// effects).
     pub(crate) fn has(&self, qualifier: Option<&str>, name: &str) -> bool {
@@ -169,6 +189,7 @@ impl SubqueryHost for QueryCtx<'_> {
                 user: self.user.clone(),
                 depth,
                 dry_run: self.dry_run,
+                ctes: self.ctes.clone(),
             })),
         ))
     }
@@ -193,6 +214,7 @@ struct Correlated {
     user: String,
     depth: usize,
     dry_run: bool,
+    ctes: Option<Arc<CteEnv>>,
 }
 
 impl CorrelatedRows for Correlated {
@@ -215,6 +237,7 @@ impl CorrelatedRows for Correlated {
         );
         ctx.depth = self.depth;
         ctx.outer = Some(&frame);
+        ctx.ctes = self.ctes.clone();
         Ok(run_query(&ctx, &self.query)?.rows)
     }
 }

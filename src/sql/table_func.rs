@@ -1,18 +1,24 @@
-//! Set-returning functions in `FROM`: `unnest(text[])` and
-//! `generate_series(start, stop [, step])` over integers.
+//! Functions in `FROM`: the set-returning functions of [`super::srf`]
+//! (`unnest`, `generate_series`, `generate_subscripts`,
+//! `information_schema._pg_expandarray`), and any other function, which
+//! gives one row holding its value (`FROM string_to_array(…) s`).
 //!
-//! Arguments are constant for the query (literals, parameters, or columns
-//! of an enclosing query when the function sits in a correlated subquery,
-//! as psql's `\d+` uses `unnest(tc.reloptions)`). The result is a small
-//! one-column relation, bounded by [`RELATION_ROWS_MAX`].
+//! Arguments are constant for one run of the function: literals,
+//! parameters, columns of an enclosing query (psql's `\d+` uses
+//! `unnest(tc.reloptions)` in a correlated subquery), or columns of the
+//! FROM items before it, which [`super::from_list`] supplies row by row.
+//! A function's single column is named by the alias (`AS t` or
+//! `AS t(col)`) or else after the function; a composite result's columns
+//! are its fields, renamed by the alias's column list.
 
 use super::error::{SqlError, SqlResult, SqlState};
 use super::predicate::fold_ident;
-use super::relation::{Column, RELATION_ROWS_MAX, Relation, check_rows};
+use super::relation::{Column, Relation};
 use super::select::{QueryCtx, Source};
 use super::types::{DataType, Datum};
 use sqlparser::ast::{
-    Expr, FunctionArg, FunctionArgExpr, Ident, ObjectName, ObjectNamePart, TableAlias,
+    Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentList, FunctionArguments, Ident,
+    ObjectName, ObjectNamePart, TableAlias,
 };
 
 /// The relation of a function call in FROM.
@@ -21,11 +27,9 @@ pub(super) fn table_function(
     name: &ObjectName,
     args: &[FunctionArg],
     alias: Option<&TableAlias>,
+    with_ordinality: bool,
 ) -> SqlResult<Source> {
     let (schema, func) = super::select::table_name(name)?;
-    if schema.as_deref().is_some_and(|s| s != "pg_catalog") {
-        return Err(unknown(name, &[]));
-    }
     let mut exprs = Vec::with_capacity(args.len());
     for a in args {
         match a {
@@ -37,7 +41,10 @@ pub(super) fn table_function(
             }
         }
     }
-    call(ctx, &func, name, &exprs, alias)
+    if !super::srf::is_srf(schema.as_deref(), &func) {
+        return scalar_function(ctx, name, args, &func, alias, with_ordinality);
+    }
+    call(ctx, &func, name, &exprs, alias, with_ordinality)
 }
 
 /// `UNNEST(array)` as sqlparser spells it in FROM.
@@ -45,10 +52,44 @@ pub(super) fn unnest(
     ctx: &QueryCtx<'_>,
     arrays: &[Expr],
     alias: Option<&TableAlias>,
+    with_ordinality: bool,
 ) -> SqlResult<Source> {
     let name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new("unnest"))]);
     let exprs: Vec<&Expr> = arrays.iter().collect();
-    call(ctx, "unnest", &name, &exprs, alias)
+    call(ctx, "unnest", &name, &exprs, alias, with_ordinality)
+}
+
+/// A function that is not set-returning: one row with its value.
+fn scalar_function(
+    ctx: &QueryCtx<'_>,
+    name: &ObjectName,
+    args: &[FunctionArg],
+    func: &str,
+    alias: Option<&TableAlias>,
+    with_ordinality: bool,
+) -> SqlResult<Source> {
+    let call = Expr::Function(Function {
+        name: name.clone(),
+        uses_odbc_syntax: false,
+        parameters: FunctionArguments::None,
+        args: FunctionArguments::List(FunctionArgumentList {
+            duplicate_treatment: None,
+            args: args.to_vec(),
+            clauses: Vec::new(),
+        }),
+        within_group: Vec::new(),
+        filter: None,
+        null_treatment: None,
+        over: None,
+    });
+    let (value, ty) = ctx.eval_const(&call)?;
+    let ty = if ty == DataType::Unknown {
+        DataType::Text
+    } else {
+        ty
+    };
+    let rows = vec![vec![value]];
+    shape(func, vec![(None, ty)], rows, alias, with_ordinality)
 }
 
 fn call(
@@ -57,103 +98,60 @@ fn call(
     name: &ObjectName,
     exprs: &[&Expr],
     alias: Option<&TableAlias>,
+    with_ordinality: bool,
 ) -> SqlResult<Source> {
-    let func = func.to_owned();
     let values = exprs
         .iter()
         .map(|e| ctx.eval_const(e))
         .collect::<SqlResult<Vec<_>>>()?;
     let types: Vec<DataType> = values.iter().map(|(_, t)| *t).collect();
-    let (ty, rows) = match (func.as_str(), values.as_slice()) {
-        ("unnest", [(d, DataType::TextArray | DataType::Unknown)]) => {
-            let items = match d {
-                Datum::Null => Vec::new(),
-                Datum::TextArray(items) => items.clone(),
-                Datum::Text(s) => super::scalar::parse_text_array(s)?,
-                _ => return Err(unknown(name, &types)),
-            };
-            let rows = items
-                .into_iter()
-                .map(|v| vec![v.map_or(Datum::Null, Datum::Text)])
-                .collect();
-            (DataType::Text, rows)
-        }
-        ("generate_series", [start, stop, step @ ..]) if step.len() <= 1 => {
-            let all_int = types
-                .iter()
-                .all(|t| matches!(t, DataType::Int2 | DataType::Int4 | DataType::Int8));
-            if !all_int {
-                return Err(SqlError::unsupported(format!(
-                    "generate_series({})",
-                    names(&types)
-                )));
-            }
-            let ty = if types.contains(&DataType::Int8) {
-                DataType::Int8
-            } else {
-                DataType::Int4
-            };
-            let int = |d: &Datum| match d {
-                Datum::Int(i) => Some(*i),
-                _ => None,
-            };
-            let step = match step.first() {
-                Some((d, _)) => int(d),
-                None => Some(1),
-            };
-            match (int(&start.0), int(&stop.0), step) {
-                (_, _, Some(0)) => {
-                    return Err(SqlError::new(
-                        SqlState::InvalidParameterValue,
-                        "step size cannot equal zero",
-                    ));
-                }
-                (Some(a), Some(b), Some(s)) => (ty, series(a, b, s)?),
-                _ => (ty, Vec::new()),
-            }
-        }
-        _ => return Err(unknown(name, &types)),
-    };
-    let (qualifier, col_name) = match alias {
-        Some(a) => {
-            let q = fold_ident(&a.name);
-            let c = a
-                .columns
-                .first()
-                .map(|c| fold_ident(&c.name))
-                .unwrap_or_else(|| q.clone());
-            if a.columns.len() > 1 {
-                return Err(SqlError::syntax(format!(
-                    "too many column aliases specified for function {func}"
-                )));
-            }
-            (q, c)
-        }
-        None => (func.clone(), func.clone()),
-    };
-    Ok(Source::Rel {
-        rel: Relation {
-            columns: vec![Column { name: col_name, ty }],
-            rows,
-        },
-        quals: vec![Some(qualifier)],
-    })
+    match super::srf::call(func, &values)? {
+        Some(out) => shape(func, out.columns, out.rows, alias, with_ordinality),
+        None => Err(unknown(name, &types)),
+    }
 }
 
-fn series(start: i64, stop: i64, step: i64) -> SqlResult<Vec<Vec<Datum>>> {
-    let count = if (step > 0 && start > stop) || (step < 0 && start < stop) {
-        0
-    } else {
-        (i128::from(stop) - i128::from(start)) / i128::from(step) + 1
-    };
-    check_rows(usize::try_from(count).unwrap_or(RELATION_ROWS_MAX + 1))?;
-    let mut rows = Vec::new();
-    let mut v = i128::from(start);
-    for _ in 0..count {
-        rows.push(vec![Datum::Int(v as i64)]);
-        v += i128::from(step);
+/// Names the columns of a function's rows (and adds `ordinality`).
+fn shape(
+    func: &str,
+    fields: Vec<(Option<&'static str>, DataType)>,
+    mut rows: Vec<Vec<Datum>>,
+    alias: Option<&TableAlias>,
+    with_ordinality: bool,
+) -> SqlResult<Source> {
+    let qualifier = alias.map_or_else(|| func.to_owned(), |a| fold_ident(&a.name));
+    let mut columns: Vec<Column> = fields
+        .into_iter()
+        .map(|(field, ty)| Column {
+            name: field.map_or_else(|| qualifier.clone(), str::to_owned),
+            ty,
+        })
+        .collect();
+    if with_ordinality {
+        columns.push(Column {
+            name: "ordinality".into(),
+            ty: DataType::Int8,
+        });
+        for (i, row) in rows.iter_mut().enumerate() {
+            row.push(Datum::Int(i as i64 + 1));
+        }
     }
-    Ok(rows)
+    if let Some(a) = alias {
+        if a.columns.len() > columns.len() {
+            return Err(SqlError::new(
+                SqlState::InvalidColumnReference,
+                format!("too many column aliases specified for function {func}"),
+            ));
+        }
+        for (c, n) in columns.iter_mut().zip(&a.columns) {
+            c.name = fold_ident(&n.name);
+        }
+    }
+    let quals = vec![Some(qualifier); columns.len()];
+    Ok(Source::Rel {
+        rel: Relation { columns, rows },
+        quals,
+    })
 }
 
 fn names(types: &[DataType]) -> String {

@@ -36,6 +36,72 @@ pub enum DataType {
     /// An untyped literal or NULL whose type is decided by context
     /// (PostgreSQL's `unknown`, oid 705); sent to clients as text.
     Unknown,
+    /// A one-dimensional array of a non-text element type (`integer[]`,
+    /// `smallint[]`, …); values are [`Datum::Array`]. Text arrays are
+    /// [`DataType::TextArray`].
+    Array(ArrayElem),
+    /// `int2vector` (oid 22): a zero-based `smallint` array printed as
+    /// space-separated numbers (`pg_index.indkey`); values are
+    /// [`Datum::Array`].
+    Int2Vector,
+    /// `json` (oid 114); values are [`Datum::Text`] holding the JSON text.
+    Json,
+}
+
+/// The element type of a [`DataType::Array`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum ArrayElem {
+    Bool,
+    Int2,
+    Int4,
+    Int8,
+    Numeric,
+    Float4,
+    Float8,
+    Date,
+    Timestamp,
+    TimestampTz,
+    Interval,
+    Json,
+}
+
+impl ArrayElem {
+    /// The element's SQL type.
+    pub fn data_type(self) -> DataType {
+        match self {
+            ArrayElem::Bool => DataType::Bool,
+            ArrayElem::Int2 => DataType::Int2,
+            ArrayElem::Int4 => DataType::Int4,
+            ArrayElem::Int8 => DataType::Int8,
+            ArrayElem::Numeric => DataType::Numeric(None),
+            ArrayElem::Float4 => DataType::Float4,
+            ArrayElem::Float8 => DataType::Float8,
+            ArrayElem::Date => DataType::Date,
+            ArrayElem::Timestamp => DataType::Timestamp,
+            ArrayElem::TimestampTz => DataType::TimestampTz,
+            ArrayElem::Interval => DataType::Interval,
+            ArrayElem::Json => DataType::Json,
+        }
+    }
+
+    /// PostgreSQL's OID of the array type (`_int4` is 1007, …).
+    fn array_oid(self) -> u32 {
+        match self {
+            ArrayElem::Bool => 1000,
+            ArrayElem::Int2 => 1005,
+            ArrayElem::Int4 => 1007,
+            ArrayElem::Int8 => 1016,
+            ArrayElem::Numeric => 1231,
+            ArrayElem::Float4 => 1021,
+            ArrayElem::Float8 => 1022,
+            ArrayElem::Date => 1182,
+            ArrayElem::Timestamp => 1115,
+            ArrayElem::TimestampTz => 1185,
+            ArrayElem::Interval => 1187,
+            ArrayElem::Json => 199,
+        }
+    }
 }
 
 impl DataType {
@@ -55,7 +121,52 @@ impl DataType {
             DataType::Timestamp => 1114,
             DataType::TimestampTz => 1184,
             DataType::Interval => 1186,
+            DataType::Array(e) => e.array_oid(),
+            DataType::Int2Vector => 22,
+            DataType::Json => 114,
         }
+    }
+
+    /// The element type of an array type (`text[]` → `text`; `int2vector`
+    /// → `smallint`); `None` for scalar types.
+    pub fn element(self) -> Option<DataType> {
+        match self {
+            DataType::TextArray => Some(DataType::Text),
+            DataType::Array(e) => Some(e.data_type()),
+            DataType::Int2Vector => Some(DataType::Int2),
+            _ => None,
+        }
+    }
+
+    /// The array type whose elements are `self` (`integer` → `integer[]`);
+    /// `None` for array types (audb's arrays are one-dimensional).
+    pub fn array_of(self) -> Option<DataType> {
+        Some(match self {
+            DataType::Text | DataType::Unknown => DataType::TextArray,
+            DataType::Bool => DataType::Array(ArrayElem::Bool),
+            DataType::Int2 => DataType::Array(ArrayElem::Int2),
+            DataType::Int4 => DataType::Array(ArrayElem::Int4),
+            DataType::Int8 => DataType::Array(ArrayElem::Int8),
+            DataType::Numeric(_) => DataType::Array(ArrayElem::Numeric),
+            DataType::Float4 => DataType::Array(ArrayElem::Float4),
+            DataType::Float8 => DataType::Array(ArrayElem::Float8),
+            DataType::Date => DataType::Array(ArrayElem::Date),
+            DataType::Timestamp => DataType::Array(ArrayElem::Timestamp),
+            DataType::TimestampTz => DataType::Array(ArrayElem::TimestampTz),
+            DataType::Interval => DataType::Array(ArrayElem::Interval),
+            DataType::Json => DataType::Array(ArrayElem::Json),
+            DataType::TextArray | DataType::Array(_) | DataType::Int2Vector => return None,
+        })
+    }
+
+    /// Whether the type is an array type (`int2vector` included).
+    pub fn is_array(self) -> bool {
+        self.element().is_some()
+    }
+
+    /// The lower bound of the type's arrays: 0 for `int2vector`, else 1.
+    pub fn array_lower_bound(self) -> i64 {
+        if self == DataType::Int2Vector { 0 } else { 1 }
     }
 
     /// The name `format_type` would print.
@@ -76,6 +187,9 @@ impl DataType {
             DataType::TimestampTz => "timestamp with time zone".into(),
             DataType::Interval => "interval".into(),
             DataType::Unknown => "unknown".into(),
+            DataType::Array(e) => format!("{}[]", e.data_type().name()),
+            DataType::Int2Vector => "int2vector".into(),
+            DataType::Json => "json".into(),
         }
     }
 
@@ -150,11 +264,46 @@ pub enum Datum {
     TimestampTz(i64),
     /// `interval`.
     Interval(Interval),
+    /// An array of a non-text type ([`DataType::Array`],
+    /// [`DataType::Int2Vector`]); elements may be NULL.
+    Array(Vec<Datum>),
 }
 
 impl Datum {
     /// Whether the value is NULL.
     pub fn is_null(&self) -> bool {
         matches!(self, Datum::Null)
+    }
+
+    /// The elements of an array value (`text[]` elements as
+    /// [`Datum::Text`]/[`Datum::Null`]); `None` for other values.
+    pub fn array_items(&self) -> Option<Vec<Datum>> {
+        match self {
+            Datum::TextArray(v) => Some(
+                v.iter()
+                    .map(|e| e.clone().map_or(Datum::Null, Datum::Text))
+                    .collect(),
+            ),
+            Datum::Array(v) => Some(v.clone()),
+            _ => None,
+        }
+    }
+
+    /// An array value of type `ty` (an array type) from its elements:
+    /// [`Datum::TextArray`] for `text[]`, else [`Datum::Array`].
+    pub fn from_items(ty: DataType, items: Vec<Datum>) -> Datum {
+        if ty == DataType::TextArray {
+            Datum::TextArray(
+                items
+                    .into_iter()
+                    .map(|d| match d {
+                        Datum::Text(s) => Some(s),
+                        _ => None,
+                    })
+                    .collect(),
+            )
+        } else {
+            Datum::Array(items)
+        }
     }
 }

@@ -137,6 +137,10 @@ pub struct Case {
 
 impl Case {
     /// Marks a known bug: audb answers `today` instead of the right state.
+    #[allow(
+        dead_code,
+        reason = "kept for the next known bug: every marked one is fixed"
+    )]
     pub fn bug(mut self, today: &'static str, note: &'static str) -> Case {
         self.bug = Some((today, note));
         self

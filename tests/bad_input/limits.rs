@@ -51,8 +51,7 @@ fn too_deep() -> Vec<Case> {
             "54001",
             "ok",
             PG_DEEPER,
-        )
-        .bug("42601", "reported in issue #7 (bad-input battery)"),
+        ),
         differs(
             format!("SELECT {}", nested(d, "-(", "1", ")")),
             "54001",
@@ -64,8 +63,7 @@ fn too_deep() -> Vec<Case> {
             "54001",
             "ok",
             PG_DEEPER,
-        )
-        .bug("42601", "reported in issue #7 (bad-input battery)"),
+        ),
         differs(
             format!(
                 "SELECT * FROM {}",

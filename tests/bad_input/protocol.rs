@@ -17,9 +17,9 @@ enum Expect {
     /// The server answers with this error (or none) and the connection
     /// keeps working.
     Survives(Option<&'static str>),
-    /// Closed or not: only the server's survival is checked. Used where
-    /// audb (pgwire) is more lenient than PostgreSQL, which closes the
-    /// connection with FATAL 08P01 (reported in issue #7).
+    /// Closed or not: only the server's survival is checked (PostgreSQL
+    /// answers some malformed messages with 08P01 but keeps the
+    /// connection, where audb closes it).
     Lenient,
 }
 
@@ -110,7 +110,8 @@ fn cases() -> Vec<(&'static str, When, Vec<u8>, bool, Expect)> {
             BeforeStartup,
             startup_with(0x0002_0000, &["user", "audb"]),
             false,
-            // PostgreSQL: FATAL 0A000 unsupported frontend protocol; pgwire: 08P01.
+            // The refusal is in protocol 2's format, which this client
+            // cannot read: see `old_and_future_protocol_versions_are_refused`.
             closed,
         ),
         (
@@ -118,7 +119,7 @@ fn cases() -> Vec<(&'static str, When, Vec<u8>, bool, Expect)> {
             BeforeStartup,
             startup_with(0x0009_0000, &["user", "audb"]),
             false,
-            closed,
+            Closed(Some("0A000")),
         ),
         (
             "no user name",
@@ -252,7 +253,7 @@ fn cases() -> Vec<(&'static str, When, Vec<u8>, bool, Expect)> {
             AfterStartup,
             msg(b'p', &cstr("secret")),
             false,
-            Lenient,
+            violation,
         ),
     ]
 }
@@ -349,28 +350,129 @@ async fn protocol_violations_cost_only_the_connection() {
     still_serves(s.addr, &fp, "protocol violations").await;
 }
 
-/// Invalid UTF-8 in a Query message must be refused with 22021 and never
-/// stored. pgwire decodes the query text lossily (U+FFFD), so audb cannot
-/// see the bad bytes: the INSERT below succeeds and stores U+FFFD.
+/// Invalid UTF-8 in a Query message is refused with 22021 and PostgreSQL's
+/// message, never stored, and the connection stays usable (inside a
+/// transaction block, the block fails as with any error). pgwire would
+/// decode the text lossily (U+FFFD): the server checks the bytes first.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "pgwire decodes Query text with from_utf8_lossy: invalid UTF-8 becomes U+FFFD (see issue #7 report)"]
 async fn invalid_utf8_in_a_query_is_22021() {
     let (s, _c, fp) = schema_server().await;
-    let mut raw = Raw::connect(s.addr).await;
-    for sql in [
-        b"SELECT '\xff'".to_vec(),
-        b"SELECT COUNT(*) FROM users WHERE city = 'Sh\xc3\x28'".to_vec(),
-        b"INSERT INTO users (user_id, city) VALUES ('bad', '\xed\xa0\x80')".to_vec(),
-    ] {
-        let r = raw.query_bytes(&sql).await;
-        assert_eq!(r.errors, ["22021"], "{}", String::from_utf8_lossy(&sql));
-        assert!(!r.closed);
+    let mut failures = check_invalid_utf8(s.addr, "audb", "audb").await;
+    if let Ok(pg) = std::env::var("AUDB_BAD_INPUT_PG") {
+        let port = super::common::pg_port(&pg);
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        for f in check_invalid_utf8(addr, "postgres", "postgres").await {
+            failures.push(format!("PostgreSQL: {f}"));
+        }
     }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
     still_serves(s.addr, &fp, "invalid UTF-8").await;
 }
 
-/// What happens today with invalid UTF-8 in a Query: no crash, the
-/// connection survives, the server keeps serving.
+/// The invalid-UTF-8 cases on one connection; returns the mismatches.
+async fn check_invalid_utf8(addr: SocketAddr, user: &str, db: &str) -> Vec<String> {
+    let mut failures = Vec::new();
+    let mut raw = Raw::connect_as(addr, user, db).await;
+    let cases: [(&[u8], &str); 5] = [
+        (b"SELECT '\xff'", "0xff"),
+        (b"SELECT 'Sh\xc3\x28'", "0xc3 0x28"),
+        (
+            b"INSERT INTO users (user_id, city) VALUES ('bad', '\xed\xa0\x80')",
+            "0xed 0xa0 0x80",
+        ),
+        (b"SELECT 1 -- \xe2\x82", "0xe2 0x82"),
+        (b"SELEC\xff 1", "0xff"),
+    ];
+    for (sql, bytes) in cases {
+        let r = raw.query_bytes(sql).await;
+        let message = format!("invalid byte sequence for encoding \"UTF8\": {bytes}");
+        if r.errors != ["22021"] || r.messages != [message.clone()] || r.status != b'I' {
+            failures.push(format!(
+                "{}: expected 22021 {message:?} and status I, got {r:?}",
+                String::from_utf8_lossy(sql)
+            ));
+        }
+    }
+    // Inside a block: the block fails, ROLLBACK ends it.
+    raw.query("BEGIN").await;
+    let r = raw.query_bytes(b"SELECT '\xff'").await;
+    if r.errors != ["22021"] || r.status != b'E' {
+        failures.push(format!(
+            "in a block: expected 22021 and status E, got {r:?}"
+        ));
+    }
+    let r = raw.query("ROLLBACK").await;
+    if r.status != b'I' {
+        failures.push(format!("ROLLBACK after it: {r:?}"));
+    }
+    if user == "audb" {
+        let r = raw
+            .query("SELECT COUNT(*) FROM users WHERE user_id = 'bad'")
+            .await;
+        if r.rows != [vec![Some("0".to_owned())]] {
+            failures.push(format!("the bad INSERT stored something: {r:?}"));
+        }
+    }
+    failures
+}
+
+/// Startup packets of protocol versions other than 3.x are refused as
+/// PostgreSQL 15 refuses them: FATAL 0A000 "unsupported frontend protocol",
+/// in protocol 2's error format (type byte, text, NUL) for versions before
+/// 3, which is what such clients read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_and_future_protocol_versions_are_refused() {
+    let (s, _c, fp) = schema_server().await;
+    let mut targets = vec![("audb", s.addr, "audb")];
+    if let Ok(pg) = std::env::var("AUDB_BAD_INPUT_PG") {
+        let port = super::common::pg_port(&pg);
+        targets.push((
+            "PostgreSQL",
+            SocketAddr::from(([127, 0, 0, 1], port)),
+            "postgres",
+        ));
+    }
+    let mut failures = Vec::new();
+    for (who, addr, user) in targets {
+        for (major, minor) in [(1u16, 0u16), (2, 0), (4, 0), (9, 0)] {
+            let mut stream = TcpStream::connect(addr).await.expect("tcp");
+            let version = (i32::from(major) << 16) | i32::from(minor);
+            stream
+                .write_all(&startup_with(version, &["user", user]))
+                .await
+                .expect("startup");
+            let mut reply = Vec::new();
+            let _ = tokio::time::timeout(
+                std::time::Duration::from_secs(10),
+                tokio::io::AsyncReadExt::read_to_end(&mut stream, &mut reply),
+            )
+            .await;
+            let message = format!(
+                "unsupported frontend protocol {major}.{minor}: server supports 3.0 to 3.0"
+            );
+            let ok = if major < 3 {
+                reply == [b"EFATAL:  ", message.as_bytes(), b"\n\0"].concat()
+            } else {
+                let text = String::from_utf8_lossy(&reply);
+                reply.first() == Some(&b'E')
+                    && text.contains("SFATAL\0")
+                    && text.contains("C0A000\0")
+                    && text.contains(&format!("M{message}\0"))
+            };
+            if !ok {
+                failures.push(format!(
+                    "{who}: protocol {major}.{minor}: got {:?}",
+                    String::from_utf8_lossy(&reply)
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    still_serves(s.addr, &fp, "unsupported protocol versions").await;
+}
+
+/// Invalid UTF-8 in a Query, wherever it is: no crash, the connection
+/// survives, the server keeps serving.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_utf8_in_a_query_does_not_break_the_server() {
     let (s, _c, fp) = schema_server().await;

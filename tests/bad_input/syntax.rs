@@ -50,12 +50,6 @@ fn unsupported() -> Vec<Case> {
     const NOT_YET: &str = "not built yet: README \"Not supported yet\"";
     vec![
         differs(
-            "WITH x AS (SELECT 1) SELECT * FROM x",
-            "0A000",
-            "ok",
-            NOT_YET,
-        ),
-        differs(
             "INSERT INTO accounts VALUES (3, 'c') RETURNING id",
             "0A000",
             "ok",

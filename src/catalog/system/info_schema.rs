@@ -1,14 +1,11 @@
 //! `information_schema` relations (SQL-standard spelling of types).
 
 use super::oids;
-use super::{Attr, DATABASE_NAME, Model, i, opt_t, rel, t};
+use super::pg::{I4, N, T};
+use super::{Attr, DATABASE_NAME, Model, Rel, i, opt_t, rel, t};
 use crate::sql::error::SqlResult;
 use crate::sql::relation::Relation;
 use crate::sql::types::{DataType, Datum};
-
-const T: DataType = DataType::Text;
-const I4: DataType = DataType::Int4;
-const N: Datum = Datum::Null;
 
 /// Every `information_schema` relation served here.
 pub(super) const NAMES: &[&str] = &[
@@ -144,22 +141,11 @@ pub(super) fn relation(name: &str, model: &dyn Fn() -> Model) -> Option<SqlResul
         "columns" => columns(&model()),
         "key_column_usage" => {
             let m = model();
-            let rows = m
-                .rels
-                .iter()
-                .filter_map(|r| r.key.as_ref().map(|k| (r, k)))
+            let rows = keyed(&m)
                 .map(|(r, k)| {
-                    vec![
-                        t(DATABASE_NAME),
-                        t("public"),
-                        t(r.key_name()),
-                        t(DATABASE_NAME),
-                        t("public"),
-                        t(r.name.as_str()),
-                        t(k.as_str()),
-                        i(1),
-                        N,
-                    ]
+                    let mut row = primary_key(r);
+                    row.extend([t(k), i(1), N]);
+                    row
                 })
                 .collect();
             rel(KEY_COLUMN_USAGE, rows)
@@ -177,24 +163,11 @@ pub(super) fn relation(name: &str, model: &dyn Fn() -> Model) -> Option<SqlResul
         }
         "table_constraints" => {
             let m = model();
-            let rows = m
-                .rels
-                .iter()
-                .filter(|r| r.key.is_some())
-                .map(|r| {
-                    vec![
-                        t(DATABASE_NAME),
-                        t("public"),
-                        t(r.key_name()),
-                        t(DATABASE_NAME),
-                        t("public"),
-                        t(r.name.as_str()),
-                        t("PRIMARY KEY"),
-                        t("NO"),
-                        t("NO"),
-                        t("YES"),
-                        N,
-                    ]
+            let rows = keyed(&m)
+                .map(|(r, _)| {
+                    let mut row = primary_key(r);
+                    row.extend([t("PRIMARY KEY"), t("NO"), t("NO"), t("YES"), N]);
+                    row
                 })
                 .collect();
             rel(TABLE_CONSTRAINTS, rows)
@@ -251,6 +224,27 @@ pub(super) fn relation(name: &str, model: &dyn Fn() -> Model) -> Option<SqlResul
         }
         _ => return None,
     }))
+}
+
+/// The relations with a primary key, and its column.
+fn keyed(m: &Model) -> impl Iterator<Item = (&Rel, &str)> {
+    m.rels
+        .iter()
+        .filter_map(|r| r.key.as_deref().map(|k| (r, k)))
+}
+
+/// The columns every constraint relation starts with: the primary key
+/// constraint of `r` (catalog, schema, name) and its table (catalog,
+/// schema, name).
+fn primary_key(r: &Rel) -> Vec<Datum> {
+    vec![
+        t(DATABASE_NAME),
+        t("public"),
+        t(r.key_name()),
+        t(DATABASE_NAME),
+        t("public"),
+        t(r.name.as_str()),
+    ]
 }
 
 /// `information_schema.columns.data_type` of a type.

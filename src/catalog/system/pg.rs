@@ -8,14 +8,14 @@ use crate::sql::types::{DataType, Datum};
 
 const O: DataType = OID;
 const NM: DataType = DataType::Text;
-const T: DataType = DataType::Text;
+pub(super) const T: DataType = DataType::Text;
 const TA: DataType = DataType::TextArray;
 const B: DataType = DataType::Bool;
 const I2: DataType = DataType::Int2;
-const I4: DataType = DataType::Int4;
+pub(super) const I4: DataType = DataType::Int4;
 const F4: DataType = DataType::Float4;
 const TZ: DataType = DataType::TimestampTz;
-const N: Datum = Datum::Null;
+pub(super) const N: Datum = Datum::Null;
 
 /// Every `pg_catalog` relation served here.
 pub(super) const NAMES: &[&str] = &[
@@ -242,10 +242,10 @@ const PG_INDEX: &[(&str, DataType)] = &[
     ("indisready", B),
     ("indislive", B),
     ("indisreplident", B),
-    ("indkey", T),
+    ("indkey", DataType::Int2Vector),
     ("indcollation", T),
     ("indclass", T),
-    ("indoption", T),
+    ("indoption", DataType::Int2Vector),
     ("indexprs", T),
     ("indpred", T),
 ];
@@ -335,7 +335,7 @@ const PG_PUBLICATION_REL: &[(&str, DataType)] = &[
     ("prpubid", O),
     ("prrelid", O),
     ("prqual", T),
-    ("prattrs", T),
+    ("prattrs", DataType::Int2Vector),
 ];
 const PG_REWRITE: &[(&str, DataType)] = &[
     ("oid", O),
@@ -384,7 +384,7 @@ const PG_STATISTIC_EXT: &[(&str, DataType)] = &[
     ("stxnamespace", O),
     ("stxowner", O),
     ("stxstattarget", I4),
-    ("stxkeys", T),
+    ("stxkeys", DataType::Int2Vector),
     ("stxkind", TA),
     ("stxexprs", T),
 ];
@@ -1019,10 +1019,10 @@ fn pg_index(m: &Model) -> Relation {
                 b(true),
                 b(true),
                 b(false),
-                t("1"),
+                Datum::Array(vec![Datum::Int(1)]),
                 t("0"),
                 t("0"),
-                t("0"),
+                Datum::Array(vec![Datum::Int(0)]),
                 N,
                 N,
             ]

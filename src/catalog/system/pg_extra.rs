@@ -1,6 +1,7 @@
 //! Relations clients read while syncing that the core module (`pg`) does
 //! not serve: the statistics views (`pg_stat_user_tables`, Metabase's row
-//! estimates) and `pg_opclass` (SQLAlchemy's index reflection, empty).
+//! estimates), `pg_opclass` (SQLAlchemy's index reflection, empty) and
+//! `pg_auth_members` (psql's `\du`; empty: audb roles have no membership).
 //! audb keeps no access counters: those columns are 0 and the timestamps
 //! NULL; `n_live_tup` is the table's live row count.
 
@@ -10,7 +11,20 @@ use crate::sql::relation::Relation;
 use crate::sql::types::{DataType, Datum};
 
 /// The relations this module serves.
-pub(super) const NAMES: &[&str] = &["pg_stat_user_tables", "pg_stat_all_tables", "pg_opclass"];
+pub(super) const NAMES: &[&str] = &[
+    "pg_stat_user_tables",
+    "pg_stat_all_tables",
+    "pg_opclass",
+    "pg_auth_members",
+];
+
+/// PostgreSQL 15's `pg_auth_members` (the `oid` column came in 16).
+const PG_AUTH_MEMBERS: &[(&str, DataType)] = &[
+    ("roleid", OID),
+    ("member", OID),
+    ("grantor", OID),
+    ("admin_option", DataType::Bool),
+];
 
 const PG_OPCLASS: &[(&str, DataType)] = &[
     ("oid", OID),
@@ -50,8 +64,10 @@ const COUNTS: &[&str] = &[
 
 /// `pg_catalog.name` if this module serves it.
 pub(super) fn relation(name: &str, model: &dyn Fn() -> Model) -> Option<SqlResult<Relation>> {
-    if name == "pg_opclass" {
-        return Some(Ok(rel(PG_OPCLASS, Vec::new())));
+    match name {
+        "pg_opclass" => return Some(Ok(rel(PG_OPCLASS, Vec::new()))),
+        "pg_auth_members" => return Some(Ok(rel(PG_AUTH_MEMBERS, Vec::new()))),
+        _ => {}
     }
     if !NAMES.contains(&name) {
         return None;

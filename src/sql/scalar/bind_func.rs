@@ -44,7 +44,8 @@ const AGGREGATES: &[&str] = &[
     "jsonb_agg",
 ];
 
-fn not_exist(name: &str, types: &[DataType]) -> SqlError {
+/// 42883 `function f(types) does not exist`.
+pub(crate) fn not_exist(name: &str, types: &[DataType]) -> SqlError {
     let list: Vec<String> = types.iter().map(|t| t.name()).collect();
     SqlError::new(
         SqlState::UndefinedFunction,
@@ -258,14 +259,7 @@ fn signatures(name: &str) -> Option<(Func, &'static [Sig])> {
             F::Age,
             &[(&[TS, TS], IV), (&[TZ, TZ], IV), (&[TS], IV), (&[TZ], IV)],
         ),
-        "array_length" => (F::ArrayLength, &[(&[TA, I4], I4)]),
-        "cardinality" => (F::Cardinality, &[(&[TA], I4)]),
-        "array_to_string" => (F::ArrayToString, &[(&[TA, T], T), (&[TA, T, T], T)]),
-        "array_lower" => (F::ArrayLower, &[(&[TA, I4], I4)]),
-        "array_upper" => (F::ArrayUpper, &[(&[TA, I4], I4)]),
-        "array_append" => (F::ArrayAppend, &[(&[TA, T], TA)]),
-        "array_cat" => (F::ArrayCat, &[(&[TA, TA], TA)]),
-        "array_position" => (F::ArrayPosition, &[(&[TA, T], I4)]),
+        "parse_ident" => (F::ParseIdent, &[(&[T], TA), (&[T, B], TA)]),
         _ => {
             let (c, sigs) = super::catalog_func::signatures(name)?;
             (F::Catalog(c), sigs)
@@ -276,7 +270,38 @@ fn signatures(name: &str) -> Option<(Func, &'static [Sig])> {
 /// Binds a call of built-in `name` on already bound arguments.
 pub(crate) fn call(b: &mut Binder<'_>, name: &str, args: Vec<ScalarExpr>) -> SqlResult<ScalarExpr> {
     let types: Vec<DataType> = args.iter().map(ScalarExpr::ty).collect();
+    if super::bind_array::ARRAY_FUNCTIONS.contains(&name) {
+        return b.array_function(name, args);
+    }
     match name {
+        "pg_typeof" if args.len() == 1 => {
+            // regtype output of the argument's type (no type modifier).
+            let ty = match types[0] {
+                DataType::Numeric(_) => DataType::Numeric(None),
+                t => t,
+            };
+            return Ok(ScalarExpr::Literal {
+                value: crate::sql::types::Datum::Text(ty.name()),
+                ty: T,
+            });
+        }
+        "json_build_object" | "json_build_array" | "to_json" => {
+            let func = match name {
+                "json_build_object" => Func::JsonBuildObject,
+                "json_build_array" => Func::JsonBuildArray,
+                _ if args.len() == 1 => Func::ToJson,
+                _ => return Err(not_exist(name, &types)),
+            };
+            let mut out = Vec::with_capacity(args.len());
+            for a in args {
+                out.push(super::coerce::resolve_unknown(a, b.params)?);
+            }
+            return Ok(ScalarExpr::Function {
+                func,
+                args: out,
+                ty: DataType::Json,
+            });
+        }
         "coalesce" | "greatest" | "least" => {
             if args.is_empty() {
                 return Err(not_exist(name, &types));

@@ -149,6 +149,9 @@ pub fn cast(d: Datum, from: DataType, to: DataType, ctx: &EvalContext) -> SqlRes
             Ok(d)
         }
         (Datum::Bool(b), _, T::Bool) => Ok(Datum::Bool(b)),
+        (d @ (Datum::Array(_) | Datum::TextArray(_)), f, t) if f.is_array() && t.is_array() => {
+            super::array::cast_array(&d, f, t, ctx)
+        }
         (d, f, t) if can_represent(&d, f) => {
             let _ = d;
             Err(cannot_cast(f, t))
@@ -169,6 +172,7 @@ fn can_represent(d: &Datum, ty: DataType) -> bool {
             | (Datum::Numeric(_), DataType::Numeric(_))
             | (Datum::Float(_), DataType::Float4 | DataType::Float8)
             | (Datum::TextArray(_), DataType::TextArray)
+            | (Datum::Array(_), DataType::Array(_) | DataType::Int2Vector)
             | (Datum::Date(_), DataType::Date)
             | (Datum::Timestamp(_), DataType::Timestamp)
             | (Datum::TimestampTz(_), DataType::TimestampTz)
@@ -312,6 +316,8 @@ pub(crate) fn parse_text(s: &str, to: DataType, ctx: &EvalContext) -> SqlResult<
         },
         T::Interval => Datum::Interval(datetime::parse_interval(s)?),
         T::TextArray => Datum::TextArray(parse_text_array(s)?),
+        T::Array(_) | T::Int2Vector => return super::array::parse_array(s, to, ctx),
+        T::Json => Datum::Text(super::json::parse_json(s)?),
     })
 }
 

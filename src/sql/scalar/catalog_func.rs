@@ -227,9 +227,10 @@ pub(super) fn signatures(name: &str) -> Option<(CatalogFunc, &'static [Sig])> {
     const REGEX: &[Sig] = &[(&[T, T], B)];
     Some(match name {
         "format_type" => (C::FormatType, &[(&[I8, I4], T)]),
-        "pg_table_is_visible" | "pg_type_is_visible" | "pg_function_is_visible" => {
-            (C::IsVisible, VISIBLE)
-        }
+        "pg_table_is_visible"
+        | "pg_type_is_visible"
+        | "pg_function_is_visible"
+        | "pg_collation_is_visible" => (C::IsVisible, VISIBLE),
         "pg_get_expr" => (C::GetExpr, &[(&[T, I8], T), (&[T, I8, B], T)]),
         "obj_description" => (C::ObjDescription, &[(&[I8], T), (&[I8, T], T)]),
         "shobj_description" => (C::ObjDescription, &[(&[I8, T], T)]),

@@ -28,6 +28,8 @@ pub(crate) enum Category {
     DateTime,
     Timespan,
     Array,
+    /// `json` (PostgreSQL's user-defined category `U`).
+    User,
     Unknown,
 }
 
@@ -43,7 +45,8 @@ pub(crate) fn category(t: DataType) -> Category {
         DataType::Text => Category::String,
         DataType::Date | DataType::Timestamp | DataType::TimestampTz => Category::DateTime,
         DataType::Interval => Category::Timespan,
-        DataType::TextArray => Category::Array,
+        DataType::TextArray | DataType::Array(_) | DataType::Int2Vector => Category::Array,
+        DataType::Json => Category::User,
         DataType::Unknown => Category::Unknown,
     }
 }
@@ -78,6 +81,20 @@ fn implicit(from: DataType, to: DataType) -> bool {
         Float4 => to == Float8,
         Date => matches!(to, Timestamp | TimestampTz),
         Timestamp => to == TimestampTz,
+        Int2Vector if to == Array(crate::sql::types::ArrayElem::Int2) => true,
+        _ => array_elements(from, to, implicit),
+    }
+}
+
+/// An array coerces to another array type when its elements do.
+fn array_elements(from: DataType, to: DataType, elem: fn(DataType, DataType) -> bool) -> bool {
+    match (from, to) {
+        (
+            DataType::Array(_) | DataType::TextArray | DataType::Int2Vector,
+            DataType::Array(_) | DataType::TextArray,
+        ) => {
+            matches!((from.element(), to.element()), (Some(f), Some(t)) if elem(f, t))
+        }
         _ => false,
     }
 }
@@ -95,13 +112,16 @@ fn assignment(from: DataType, to: DataType) -> bool {
         Float8 => to.is_integer() || matches!(to, Numeric(_) | Float4),
         Timestamp => to == Date,
         TimestampTz => matches!(to, Date | Timestamp),
-        _ => false,
+        _ => array_elements(from, to, assignment),
     }
 }
 
 fn explicit(from: DataType, to: DataType) -> bool {
     use DataType::*;
-    assignment(from, to) || from == Text || matches!((from, to), (Bool, Int4) | (Int4, Bool))
+    assignment(from, to)
+        || from == Text
+        || matches!((from, to), (Bool, Int4) | (Int4, Bool))
+        || array_elements(from, to, explicit)
 }
 
 /// Whether a value of type `from` may become a `to` in context `kind`.

@@ -260,12 +260,13 @@ fn split_number(tok: &str) -> Option<(f64, &str)> {
 
 /// Parses `interval` input in PostgreSQL's own format: `'30 days'`,
 /// `'1 year 2 mons'`, `'1 day 02:00:00'`, `'-1 days +02:00:00'`, `'1.5
-/// hours'`, `'@ 1 day ago'`, `'01:30'`, a bare number of seconds. 22P02 on
-/// anything else (ISO 8601 `P1D` forms are not accepted).
+/// hours'`, `'@ 1 day ago'`, `'01:30'`, a bare number of seconds. 22007
+/// (invalid_datetime_format, as PostgreSQL) on anything else (ISO 8601
+/// `P1D` forms are not accepted).
 pub fn parse_interval(text: &str) -> SqlResult<Interval> {
     let syntax = || {
         SqlError::new(
-            SqlState::InvalidTextRepresentation,
+            SqlState::InvalidDatetimeFormat,
             format!("invalid input syntax for type interval: \"{text}\""),
         )
     };
@@ -621,8 +622,15 @@ mod tests {
             let iv = parse_interval(input).unwrap();
             assert_eq!(format_interval(&iv), *want, "{input}");
         }
-        assert!(parse_interval("xyz").is_err());
-        assert!(parse_interval("").is_err());
+        // PostgreSQL: 22007 invalid_datetime_format.
+        for bad in ["xyz", "", "1 fortnight", "1 year xyz"] {
+            let e = parse_interval(bad).unwrap_err();
+            assert_eq!(e.state, SqlState::InvalidDatetimeFormat, "{bad}");
+            assert_eq!(
+                e.message,
+                format!("invalid input syntax for type interval: \"{bad}\"")
+            );
+        }
     }
 
     #[test]

@@ -236,7 +236,7 @@ pub(crate) fn eval_in(e: &ScalarExpr, env: &Env<'_>) -> SqlResult<Datum> {
             all,
         } => {
             let (v, arr) = (eval_in(arg, env)?, eval_in(array, env)?);
-            let Datum::TextArray(items) = arr else {
+            let Some(items) = arr.array_items() else {
                 return Ok(Datum::Null);
             };
             if items.is_empty() {
@@ -247,30 +247,34 @@ pub(crate) fn eval_in(e: &ScalarExpr, env: &Env<'_>) -> SqlResult<Datum> {
             }
             let mut acc = Some(*all);
             for item in &items {
-                let r = match item {
-                    None => None,
-                    Some(s) => cmp3(*op, &v, &Datum::Text(s.clone())),
-                };
+                let r = cmp3(*op, &v, item);
                 acc = if *all { and3(acc, r) } else { or3(acc, r) };
             }
             Ok(from_truth(acc))
         }
         ScalarExpr::ArrayContains { left, right } => {
-            match (eval_in(left, env)?, eval_in(right, env)?) {
-                (Datum::TextArray(a), Datum::TextArray(b)) => Ok(Datum::Bool(b.iter().all(|x| {
-                    x.as_ref()
-                        .is_some_and(|x| a.iter().flatten().any(|y| y == x))
-                }))),
+            match (
+                eval_in(left, env)?.array_items(),
+                eval_in(right, env)?.array_items(),
+            ) {
+                (Some(a), Some(b)) => {
+                    Ok(Datum::Bool(b.iter().all(|x| {
+                        a.iter().any(|y| cmp3(BinaryOp::Eq, x, y) == Some(true))
+                    })))
+                }
                 _ => Ok(Datum::Null),
             }
         }
         ScalarExpr::ArrayOverlap { left, right } => {
-            match (eval_in(left, env)?, eval_in(right, env)?) {
-                (Datum::TextArray(a), Datum::TextArray(b)) => Ok(Datum::Bool(
-                    a.iter()
-                        .flatten()
-                        .any(|x| b.iter().flatten().any(|y| y == x)),
-                )),
+            match (
+                eval_in(left, env)?.array_items(),
+                eval_in(right, env)?.array_items(),
+            ) {
+                (Some(a), Some(b)) => {
+                    Ok(Datum::Bool(a.iter().any(|x| {
+                        b.iter().any(|y| cmp3(BinaryOp::Eq, x, y) == Some(true))
+                    })))
+                }
                 _ => Ok(Datum::Null),
             }
         }
@@ -284,12 +288,9 @@ pub(crate) fn eval_in(e: &ScalarExpr, env: &Env<'_>) -> SqlResult<Datum> {
         ScalarExpr::ArrayLiteral { elems } => {
             let mut out = Vec::with_capacity(elems.len());
             for e in elems {
-                out.push(match eval_in(e, env)? {
-                    Datum::Text(s) => Some(s),
-                    _ => None,
-                });
+                out.push(eval_in(e, env)?);
             }
-            Ok(Datum::TextArray(out))
+            Ok(Datum::from_items(e.ty(), out))
         }
     }
 }

@@ -26,6 +26,7 @@ pub fn format_text(d: &Datum, ty: DataType, ctx: &EvalContext) -> Option<String>
         Datum::Float(v) => format_f64(*v),
         Datum::Text(s) => s.clone(),
         Datum::TextArray(items) => format_text_array(items),
+        Datum::Array(items) => super::array::format_array(items, ty, ctx),
         Datum::Date(days) => format_date(*days),
         Datum::Timestamp(m) => format_timestamp(*m),
         Datum::TimestampTz(m) => format_timestamptz(*m, ctx.timezone_offset_secs),
@@ -85,6 +86,7 @@ pub fn compare_datums(a: &Datum, b: &Datum) -> Ordering {
             }
             x.len().cmp(&y.len())
         }
+        (D::Array(x), D::Array(y)) => super::array::compare_arrays(x, y),
         (D::Date(x), D::Date(y))
         | (D::Timestamp(x), D::Timestamp(y))
         | (D::TimestampTz(x), D::TimestampTz(y)) => x.cmp(y),
@@ -106,5 +108,6 @@ fn rank(d: &Datum) -> u8 {
         Datum::Timestamp(_) => 5,
         Datum::TimestampTz(_) => 6,
         Datum::Interval(_) => 7,
+        Datum::Array(_) => 8,
     }
 }

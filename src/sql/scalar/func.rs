@@ -4,7 +4,7 @@ use super::cast::{fit_int, local_to_utc, utc_to_local};
 use super::datetime::{self, DAY_MICROS};
 use super::format::compare_datums;
 use super::ops::{as_f64, float_pow, numeric_pow};
-use super::{EvalContext, Func, format_text};
+use super::{EvalContext, Func, array, format_text};
 use crate::sql::decimal::Decimal;
 use crate::sql::error::{SqlError, SqlResult, SqlState};
 use crate::sql::types::{DataType, Datum};
@@ -24,11 +24,8 @@ fn int(d: &Datum) -> SqlResult<i64> {
     }
 }
 
-fn array(d: &Datum) -> SqlResult<&[Option<String>]> {
-    match d {
-        Datum::TextArray(v) => Ok(v),
-        _ => Err(SqlError::internal("expected a text[] argument")),
-    }
+fn t0(types: &[DataType]) -> DataType {
+    types.first().copied().unwrap_or(DataType::Unknown)
 }
 
 fn numeric(d: &Datum) -> SqlResult<Decimal> {
@@ -108,6 +105,30 @@ pub(crate) fn call(
         }
         F::LocalTimestamp => return Ok(Datum::Timestamp(utc_to_local(ctx.now_micros, ctx)?)),
         F::Catalog(c) => return super::catalog_func::call(c, args, ctx),
+        F::JsonBuildObject => return super::json::build_object(args, types, ctx),
+        F::JsonBuildArray => return Ok(super::json::build_array(args, types, ctx)),
+        F::StringToArray => {
+            let opt = |i: usize| args.get(i).and_then(|d| text(d).ok());
+            return Ok(match &args[0] {
+                Datum::Null => Datum::Null,
+                s => array::string_to_array(text(s)?, opt(1), opt(2)),
+            });
+        }
+        F::ArrayToString if args.len() == 3 && args[2].is_null() => {
+            if args[0].is_null() || args[1].is_null() {
+                return Ok(Datum::Null);
+            }
+            return array::to_string(&args[0], t0(types), text(&args[1])?, None, ctx);
+        }
+        F::ArrayAppend | F::ArrayCat | F::ArrayPosition => {
+            return match (func, &args[0], &args[1]) {
+                (F::ArrayCat, Datum::Null, b) => Ok(b.clone()),
+                (F::ArrayCat, a, Datum::Null) => Ok(a.clone()),
+                (F::ArrayAppend, Datum::Null, b) => Ok(Datum::from_items(ty, vec![b.clone()])),
+                (F::ArrayPosition, Datum::Null, _) => Ok(Datum::Null),
+                (_, a, b) => array::combine(func, a, b, ty),
+            };
+        }
         _ => {}
     }
     if args.iter().any(Datum::is_null) {
@@ -318,48 +339,35 @@ pub(crate) fn call(
             };
             Datum::Interval(datetime::age(a, b)?)
         }
-        F::ArrayLength | F::ArrayUpper => {
-            let (a, dim) = (array(a0)?, int(&args[1])?);
-            if dim != 1 || a.is_empty() {
-                Datum::Null
-            } else {
-                Datum::Int(a.len() as i64)
-            }
-        }
-        F::ArrayLower => {
-            let (a, dim) = (array(a0)?, int(&args[1])?);
-            if dim != 1 || a.is_empty() {
-                Datum::Null
-            } else {
-                Datum::Int(1)
-            }
-        }
-        F::Cardinality => Datum::Int(array(a0)?.len() as i64),
+        F::ArrayLength | F::ArrayUpper | F::ArrayLower => array::dimension(func, a0, t0, &args[1])?,
+        F::Cardinality => Datum::Int(a0.array_items().map_or(0, |v| v.len()) as i64),
         F::ArrayToString => {
-            let sep = text(&args[1])?;
             let null_as = args.get(2).map(text).transpose()?;
-            let parts: Vec<&str> = array(a0)?
-                .iter()
-                .filter_map(|e| e.as_deref().or(null_as))
-                .collect();
-            Datum::Text(parts.join(sep))
+            array::to_string(a0, t0, text(&args[1])?, null_as, ctx)?
         }
-        F::ArrayAppend => {
-            let mut v = array(a0)?.to_vec();
-            v.push(Some(text(&args[1])?.to_owned()));
-            Datum::TextArray(v)
+        F::Subscript => array::subscript(a0, t0, &args[1])?,
+        F::Slice { lower, upper } => {
+            let lo = if lower { args.get(1) } else { None };
+            let hi = if upper {
+                args.get(1 + usize::from(lower))
+            } else {
+                None
+            };
+            array::slice(a0, t0, lo, hi, ty)?
         }
-        F::ArrayCat => {
-            let mut v = array(a0)?.to_vec();
-            v.extend(array(&args[1])?.iter().cloned());
-            Datum::TextArray(v)
+        F::ToJson => {
+            let mut out = String::new();
+            super::json::to_json(a0, t0, ctx, &mut out);
+            Datum::Text(out)
         }
-        F::ArrayPosition => {
-            let needle = text(&args[1])?;
-            match array(a0)?.iter().position(|e| e.as_deref() == Some(needle)) {
-                Some(i) => Datum::Int(i as i64 + 1),
-                None => Datum::Null,
-            }
+        F::ParseIdent => {
+            let strict = !matches!(args.get(1), Some(Datum::Bool(false)));
+            Datum::TextArray(
+                parse_ident(text(a0)?, strict)?
+                    .into_iter()
+                    .map(Some)
+                    .collect(),
+            )
         }
         F::Greatest
         | F::Least
@@ -369,7 +377,13 @@ pub(crate) fn call(
         | F::Now
         | F::CurrentDate
         | F::LocalTimestamp
-        | F::Catalog(_) => return Err(SqlError::internal("unreachable")),
+        | F::Catalog(_)
+        | F::JsonBuildObject
+        | F::JsonBuildArray
+        | F::StringToArray
+        | F::ArrayAppend
+        | F::ArrayCat
+        | F::ArrayPosition => return Err(SqlError::internal("unreachable")),
     })
 }
 
@@ -434,5 +448,91 @@ fn numeric_sqrt(n: &Decimal) -> SqlResult<Decimal> {
             Ok(Decimal::new((x + u128::from(round_up)) as i128, rscale))
         }
         None => Decimal::from_f64(f.sqrt(), 17)?.round(rscale as i32),
+    }
+}
+
+fn not_identifier(s: &str, detail: &str) -> SqlError {
+    SqlError::new(
+        SqlState::InvalidParameterValue,
+        format!("string is not a valid identifier: \"{s}\""),
+    )
+    .with_detail(detail)
+}
+
+/// PostgreSQL's `parse_ident`: splits a qualified identifier into its
+/// parts; unquoted parts fold to lower case, `""` inside quotes is `"`.
+/// Without `strict`, text after the last identifier is ignored.
+fn parse_ident(s: &str, strict: bool) -> SqlResult<Vec<String>> {
+    let chars: Vec<char> = s.chars().collect();
+    let mut i = 0;
+    let mut out = Vec::new();
+    let skip_ws = |i: &mut usize| {
+        while chars.get(*i).is_some_and(|c| c.is_whitespace()) {
+            *i += 1;
+        }
+    };
+    let mut after_dot = false;
+    loop {
+        skip_ws(&mut i);
+        if chars.get(i) == Some(&'"') {
+            let mut part = String::new();
+            i += 1;
+            loop {
+                match chars.get(i) {
+                    None => return Err(not_identifier(s, "String has unclosed double quotes.")),
+                    Some('"') if chars.get(i + 1) == Some(&'"') => {
+                        part.push('"');
+                        i += 2;
+                    }
+                    Some('"') => {
+                        i += 1;
+                        break;
+                    }
+                    Some(&c) => {
+                        part.push(c);
+                        i += 1;
+                    }
+                }
+            }
+            if part.is_empty() {
+                return Err(not_identifier(s, "Quoted identifier must not be empty."));
+            }
+            out.push(part);
+        } else {
+            let start = i;
+            let is_start = |c: char| c.is_ascii_alphabetic() || c == '_' || !c.is_ascii();
+            if chars.get(i).is_some_and(|c| is_start(*c)) {
+                while chars
+                    .get(i)
+                    .is_some_and(|c| is_start(*c) || c.is_ascii_digit() || *c == '$')
+                {
+                    i += 1;
+                }
+            }
+            if i == start {
+                let detail = match (after_dot, chars.get(i)) {
+                    (true, _) => "No valid identifier after \".\".",
+                    (false, Some('.')) => "No valid identifier before \".\".",
+                    _ => "",
+                };
+                return Err(not_identifier(s, detail));
+            }
+            out.push(
+                chars[start..i]
+                    .iter()
+                    .collect::<String>()
+                    .to_ascii_lowercase(),
+            );
+        }
+        skip_ws(&mut i);
+        match chars.get(i) {
+            Some('.') => {
+                i += 1;
+                after_dot = true;
+            }
+            None => return Ok(out),
+            Some(_) if !strict => return Ok(out),
+            Some(_) => return Err(not_identifier(s, "")),
+        }
     }
 }

@@ -13,8 +13,13 @@
 //! [`EvalContext`]. [`format_text`] gives PostgreSQL's text output and
 //! [`compare_datums`] its sort order.
 
+mod array;
 mod bind;
+mod bind_array;
 mod bind_func;
+mod bind_literal;
+mod bind_ops;
+mod bind_subquery;
 mod cast;
 mod catalog_func;
 mod coerce;
@@ -22,8 +27,10 @@ mod datetime;
 mod eval;
 mod format;
 mod func;
+mod json;
 mod operators;
 mod ops;
+pub(crate) mod regclass;
 mod sql_type;
 mod subquery;
 mod text;
@@ -43,6 +50,7 @@ pub use datetime::{format_interval, parse_interval};
 pub use eval::eval;
 pub(crate) use eval::{Env, eval_in};
 pub use format::{compare_datums, format_text};
+pub(crate) use json::to_json as value_to_json;
 pub use subquery::{CorrelatedRows, SubqueryExpr, SubqueryHost, SubqueryKind, SubqueryRows};
 pub use text::{format_text_array, parse_text_array};
 pub(crate) use window::{CANCEL_CHECK_ROWS, eval_windows, sort_cancellable};
@@ -180,6 +188,26 @@ pub enum Func {
     ArrayAppend,
     ArrayCat,
     ArrayPosition,
+    /// `string_to_array(text, delim [, null_string])` (not strict).
+    StringToArray,
+    /// `a[i]`: arguments array, subscript.
+    Subscript,
+    /// `a[lo:hi]`: arguments array, then the bounds written (`lower`,
+    /// `upper` say which).
+    Slice {
+        /// A lower bound was written.
+        lower: bool,
+        /// An upper bound was written.
+        upper: bool,
+    },
+    /// `json_build_object(k, v, …)` (not strict).
+    JsonBuildObject,
+    /// `json_build_array(v, …)` (not strict).
+    JsonBuildArray,
+    /// `to_json(x)`.
+    ToJson,
+    /// `parse_ident(text [, strict])`.
+    ParseIdent,
     /// A catalog or session function (`format_type`, `current_schema`, …)
     /// or a regular-expression match.
     Catalog(catalog_func::CatalogFunc),
@@ -417,7 +445,7 @@ pub enum ScalarExpr {
         /// That type.
         ty: DataType,
     },
-    /// `x op ANY(array)` / `x op ALL(array)` over a `text[]`.
+    /// `x op ANY(array)` / `x op ALL(array)`, `x` of the element type.
     AnyArray {
         /// The tested value (text).
         arg: Box<ScalarExpr>,
@@ -442,7 +470,7 @@ pub enum ScalarExpr {
         /// Right array.
         right: Box<ScalarExpr>,
     },
-    /// `ARRAY[a, b, …]` of text.
+    /// `ARRAY[a, b, …]`, its elements coerced to one type (never empty).
     ArrayLiteral {
         /// The elements.
         elems: Vec<ScalarExpr>,
@@ -475,7 +503,10 @@ impl ScalarExpr {
             | ScalarExpr::AnyArray { .. }
             | ScalarExpr::ArrayContains { .. }
             | ScalarExpr::ArrayOverlap { .. } => DataType::Bool,
-            ScalarExpr::ArrayLiteral { .. } => DataType::TextArray,
+            ScalarExpr::ArrayLiteral { elems } => elems
+                .first()
+                .and_then(|e| e.ty().array_of())
+                .unwrap_or(DataType::TextArray),
         }
     }
 

@@ -2,6 +2,7 @@
 
 use super::CharLength;
 use crate::sql::error::{SqlError, SqlResult, SqlState};
+use crate::sql::pg_types::unsupported_type;
 use crate::sql::types::DataType;
 use sqlparser::ast;
 
@@ -47,6 +48,7 @@ pub(crate) fn sql_type(t: &ast::DataType) -> SqlResult<(DataType, Option<CharLen
             (DataType::Text, Some(CharLength::Char(len(l).unwrap_or(1))))
         }
         A::Regclass => (DataType::Int8, None),
+        A::JSON => (DataType::Json, None),
         A::Date => (DataType::Date, None),
         A::Timestamp(_, tz) => match tz {
             ast::TimezoneInfo::Tz | ast::TimezoneInfo::WithTimeZone => {
@@ -59,6 +61,9 @@ pub(crate) fn sql_type(t: &ast::DataType) -> SqlResult<(DataType, Option<CharLen
             ast::ArrayElemTypeDef::SquareBracket(inner, _)
             | ast::ArrayElemTypeDef::AngleBracket(inner) => match sql_type(inner)? {
                 (DataType::Text, _) => (DataType::TextArray, None),
+                (other, _) if other.array_of().is_some() => {
+                    (other.array_of().unwrap_or(other), None)
+                }
                 (other, _) => {
                     return Err(SqlError::unsupported(format!(
                         "arrays of type {}",
@@ -76,6 +81,8 @@ pub(crate) fn sql_type(t: &ast::DataType) -> SqlResult<(DataType, Option<CharLen
                     (DataType::Text, None)
                 }
                 "int2" => (DataType::Int2, None),
+                "int2vector" => (DataType::Int2Vector, None),
+                "json" => (DataType::Json, None),
                 "int4" => (DataType::Int4, None),
                 "int8" => (DataType::Int8, None),
                 "float4" => (DataType::Float4, None),
@@ -85,15 +92,10 @@ pub(crate) fn sql_type(t: &ast::DataType) -> SqlResult<(DataType, Option<CharLen
                 // (see `catalog::system::OID`).
                 "oid" | "regclass" | "regtype" | "regnamespace" | "regproc" | "regprocedure"
                 | "regrole" | "xid" => (DataType::Int8, None),
-                _ => {
-                    return Err(SqlError::new(
-                        SqlState::UndefinedObject,
-                        format!("type \"{n}\" does not exist"),
-                    ));
-                }
+                _ => return Err(unsupported_type(t, format!("type {n}"))),
             }
         }
-        other => return Err(SqlError::unsupported(format!("type {other}"))),
+        other => return Err(unsupported_type(other, format!("type {other}"))),
     })
 }
 

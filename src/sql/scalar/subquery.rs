@@ -138,13 +138,13 @@ impl SubqueryExpr {
         let ty = match &kind {
             SubqueryKind::Scalar => column_ty,
             SubqueryKind::Exists | SubqueryKind::In { .. } => DataType::Bool,
-            SubqueryKind::Array => DataType::TextArray,
+            SubqueryKind::Array => column_ty.array_of().unwrap_or(DataType::TextArray),
         };
         let prepared = match rows {
             SubqueryRows::Correlated(c) => Prepared::Correlated(c),
             SubqueryRows::Once(rows) => match &kind {
                 SubqueryKind::In { cmp, .. } => Prepared::Set(in_set(rows, column_ty, *cmp, ctx)),
-                _ => Prepared::Value(value_of(&kind, rows)),
+                _ => Prepared::Value(value_of(&kind, ty, rows)),
             },
         };
         SubqueryExpr {
@@ -168,14 +168,14 @@ impl SubqueryExpr {
                 let (values, has_null) = in_set(c.rows(outer)?, self.column_ty, *cmp, ctx)?;
                 Ok(in_result(&arg, &values, has_null, *negated))
             }
-            (Prepared::Correlated(c), kind) => value_of(kind, c.rows(outer)?),
+            (Prepared::Correlated(c), kind) => value_of(kind, self.ty, c.rows(outer)?),
             (Prepared::Set(_), _) => Err(SqlError::internal("IN set of a non-IN subquery")),
         }
     }
 }
 
 /// The value of a scalar, EXISTS or ARRAY subquery over its rows.
-fn value_of(kind: &SubqueryKind, mut rows: Vec<Vec<Datum>>) -> SqlResult<Datum> {
+fn value_of(kind: &SubqueryKind, ty: DataType, mut rows: Vec<Vec<Datum>>) -> SqlResult<Datum> {
     match kind {
         SubqueryKind::Exists => Ok(Datum::Bool(!rows.is_empty())),
         SubqueryKind::Scalar => match rows.len() {
@@ -186,12 +186,10 @@ fn value_of(kind: &SubqueryKind, mut rows: Vec<Vec<Datum>>) -> SqlResult<Datum> 
                 .unwrap_or(Datum::Null)),
             _ => Err(too_many_rows()),
         },
-        SubqueryKind::Array => Ok(Datum::TextArray(
+        SubqueryKind::Array => Ok(Datum::from_items(
+            ty,
             rows.into_iter()
-                .map(|r| match r.into_iter().next() {
-                    Some(Datum::Text(s)) => Some(s),
-                    _ => None,
-                })
+                .map(|r| r.into_iter().next().unwrap_or(Datum::Null))
                 .collect(),
         )),
         SubqueryKind::In { .. } => Err(SqlError::internal("IN subquery without its operand")),

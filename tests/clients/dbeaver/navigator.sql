@@ -76,3 +76,11 @@ LEFT OUTER JOIN pg_catalog.pg_class c ON c.oid=t.typrelid
 LEFT OUTER JOIN pg_catalog.pg_description d ON t.oid=d.objoid
 WHERE t.typname IS NOT NULL
 AND (c.relkind IS NULL OR c.relkind = 'c');
+
+-- Tables of schema public with their parents (a scalar subquery in the select list).
+-- expect: users
+-- expect: high_value
+SELECT c.oid,c.*,d.description,(select array_agg(i.inhparent) from pg_catalog.pg_inherits i where i.inhrelid = c.oid) parents
+FROM pg_catalog.pg_class c
+LEFT OUTER JOIN pg_catalog.pg_description d ON d.objoid=c.oid AND d.objsubid=0
+WHERE c.relnamespace=2200 AND c.relkind not in ('i','c');

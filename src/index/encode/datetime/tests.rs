@@ -98,7 +98,17 @@ fn date_errors_follow_postgres() {
         err_text(parse_date("abc")),
         "invalid input syntax for type date: \"abc\""
     );
-    assert_eq!(parse_date("abc").unwrap_err().sqlstate(), "22P02");
+    // invalid_datetime_format, as PostgreSQL's date_in.
+    assert_eq!(parse_date("abc").unwrap_err().sqlstate(), "22007");
+    assert_eq!(parse_date("").unwrap_err().sqlstate(), "22007");
+    assert_eq!(
+        parse_timestamp("yesterdayish").unwrap_err().sqlstate(),
+        "22007"
+    );
+    assert_eq!(
+        parse_timestamptz("soon", 0).unwrap_err().sqlstate(),
+        "22007"
+    );
     assert_eq!(parse_date("2024-00-10").unwrap_err().sqlstate(), "22008");
     assert!(parse_date("0000-01-01").is_err());
     assert_eq!(

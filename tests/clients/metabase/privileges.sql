@@ -1,7 +1,6 @@
 -- Metabase: current-user-table-privileges (which tables the user may read).
 -- expect: users
 -- expect: shanghai_vip
--- pending: WITH (common table expressions)
 with table_privileges as (
  select
    NULL as role,

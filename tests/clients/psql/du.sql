@@ -1,6 +1,5 @@
 -- psql 15: \du (captured with log_statement=all; statements separated by blank lines)
 -- expect: audb
--- pending: ARRAY(subquery)
 SELECT r.rolname, r.rolsuper, r.rolinherit,
 	  r.rolcreaterole, r.rolcreatedb, r.rolcanlogin,
 	  r.rolconnlimit, r.rolvaliduntil,
