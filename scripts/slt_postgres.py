@@ -69,7 +69,7 @@ def run_file(args, path):
             rest = lines[1:]
             sep = rest.index("----") if "----" in rest else len(rest)
             sql = "\n".join(rest[:sep])
-            expected = rest[sep + 1:]
+            expected = [l for l in rest[sep + 1:] if l != ""]
             rc, code, rows, err = psql(args, db, sql)
             if rc != 0:
                 failures.append(f"{where}: `{sql}` failed in PostgreSQL: {err.strip()}")

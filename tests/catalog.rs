@@ -13,18 +13,7 @@ use std::path::Path;
 /// relational feature the SQL layer is still gaining. Remove an entry when
 /// it passes (the test fails on a listed statement that succeeds, so the
 /// list stays honest).
-const SKIP: &[(&str, usize, &str)] = &[
-    (
-        "psql/d_users.sql",
-        6,
-        "int2[] arrays and array subscripts (publications)",
-    ),
-    (
-        "psql/d_plus_users.sql",
-        6,
-        "int2[] arrays and array subscripts (publications)",
-    ),
-];
+const SKIP: &[(&str, usize, &str)] = &[];
 
 fn setup() -> (tempfile::TempDir, Db, Session) {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -172,10 +172,12 @@ pub fn select_audience(
         .collect::<SqlResult<Vec<_>>>()?;
     let leaf = run_aggregate_leaf(ctx, table, &pred, &group_by, &calls)?;
     let columns = leaf.columns.clone();
+    let group_columns: Vec<Option<String>> = groups.iter().map(|(n, _)| n.clone()).collect();
     let scope = GroupScope {
         columns: &columns,
         table,
         alias,
+        group_columns: &group_columns,
     };
     let leaf = match &having {
         Some(h) => {
@@ -214,6 +216,9 @@ struct GroupScope<'a> {
     columns: &'a [Column],
     table: &'a TableSnapshot,
     alias: &'a str,
+    /// The table column each group key reads, if it is a plain column
+    /// (`__grpN` is group N).
+    group_columns: &'a [Option<String>],
 }
 
 impl Scope for GroupScope<'_> {
@@ -222,6 +227,20 @@ impl Scope for GroupScope<'_> {
             return Ok((i, self.columns[i].ty));
         }
         if audience_column(self.table, name).is_some() {
+            // A group key by any spelling (`u.city`, or from a subquery)
+            // reads the group's value, as in PostgreSQL.
+            if qualifier.is_none_or(|q| q == self.alias)
+                && let Some(g) = self
+                    .group_columns
+                    .iter()
+                    .position(|c| c.as_deref() == Some(name))
+                && let Some(i) = self
+                    .columns
+                    .iter()
+                    .position(|c| c.name == format!("__grp{g}"))
+            {
+                return Ok((i, self.columns[i].ty));
+            }
             let q = qualifier.unwrap_or(self.alias);
             return Err(SqlError::new(
                 SqlState::GroupingError,

@@ -361,7 +361,13 @@ pub fn set_op(a: Relation, b: Relation, op: SetOp, all: bool) -> SqlResult<Relat
                     .enumerate()
                     .map(|(i, d)| {
                         let (f, t) = (from[i], columns[i].ty);
-                        if f == t {
+                        // An untyped literal's value is its text.
+                        let f = if f == DataType::Unknown {
+                            DataType::Text
+                        } else {
+                            f
+                        };
+                        if f == t || t == DataType::Unknown {
                             Ok(d)
                         } else {
                             scalar::cast(d, f, t, &ctx)

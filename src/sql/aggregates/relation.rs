@@ -315,12 +315,24 @@ pub fn aggregate_relation(
     }
     let leaf = Relation { columns, rows };
     let leaf_quals: Vec<Option<String>> = Vec::new();
+    // Input columns that are group keys by themselves: any spelling of
+    // them (`c.relkind` for `GROUP BY relkind`, or from a subquery) reads
+    // the group's value, as in PostgreSQL.
+    let key_columns: Vec<(usize, usize)> = bound_groups
+        .iter()
+        .enumerate()
+        .filter_map(|(g, b)| match b.expr {
+            crate::sql::scalar::ScalarExpr::Column { index, .. } => Some((index, g)),
+            _ => None,
+        })
+        .collect();
     let gscope = RelGroupScope {
         inner: RelScope {
             columns: &leaf.columns,
             quals: &leaf_quals,
         },
         input: &scope,
+        key_columns: &key_columns,
     };
     let leaf = match &having {
         Some(h) => {
@@ -338,6 +350,8 @@ pub fn aggregate_relation(
 struct RelGroupScope<'a> {
     inner: crate::sql::select::RelScope<'a>,
     input: &'a crate::sql::select::RelScope<'a>,
+    /// (input column, group column) for group keys that are plain columns.
+    key_columns: &'a [(usize, usize)],
 }
 
 impl crate::sql::scalar::Scope for RelGroupScope<'_> {
@@ -347,7 +361,10 @@ impl crate::sql::scalar::Scope for RelGroupScope<'_> {
         {
             return Ok(hit);
         }
-        if self.input.resolve(qualifier, name).is_ok() {
+        if let Ok((index, _)) = self.input.resolve(qualifier, name) {
+            if let Some(&(_, g)) = self.key_columns.iter().find(|(i, _)| *i == index) {
+                return self.inner.resolve(None, &format!("__grp{g}"));
+            }
             return Err(SqlError::new(
                 SqlState::GroupingError,
                 format!(

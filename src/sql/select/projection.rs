@@ -291,6 +291,9 @@ pub(super) fn order_relation(
     if keys.is_empty() {
         return Ok(rel);
     }
+    if let Some(direct) = output_column_keys(&rel, &keys) {
+        return relation::sort(rel, &direct?, ctx.eval, ctx.cancel);
+    }
     let items: Vec<(String, Expr)> = rel
         .columns
         .iter()
@@ -306,6 +309,55 @@ pub(super) fn order_relation(
         quals: &[],
     };
     finish_select(ctx, &rel, &scope, items, false, &keys, 0, None)
+}
+
+/// Sort keys of a set operation's `ORDER BY` when every key names an output
+/// column by ordinal or by name: bound by position, so output columns with
+/// the same name (`?column?` twice) do not make `ORDER BY 1` ambiguous.
+/// `None` when some key is an expression (bound by name instead).
+fn output_column_keys(
+    rel: &Relation,
+    keys: &[(Expr, bool, Option<bool>)],
+) -> Option<SqlResult<Vec<SortKey>>> {
+    let mut out = Vec::with_capacity(keys.len());
+    for (e, descending, nulls_first) in keys {
+        let index = match e {
+            Expr::Value(v) => match &v.value {
+                Value::Number(n, _) => match n.parse::<usize>() {
+                    Ok(k) if k >= 1 && k <= rel.columns.len() => k - 1,
+                    _ => {
+                        return Some(Err(SqlError::new(
+                            SqlState::InvalidColumnReference,
+                            format!("ORDER BY position {n} is not in select list"),
+                        )));
+                    }
+                },
+                _ => return None,
+            },
+            Expr::Identifier(id) => {
+                let name = fold_ident(id);
+                let mut hits = rel
+                    .columns
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| c.name == name);
+                match (hits.next(), hits.next()) {
+                    (Some((i, _)), None) => i,
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        };
+        out.push(SortKey {
+            expr: BoundExpr::new(scalar::ScalarExpr::Column {
+                index,
+                ty: rel.columns[index].ty,
+            }),
+            descending: *descending,
+            nulls_first: *nulls_first,
+        });
+    }
+    Some(Ok(out))
 }
 
 #[allow(clippy::too_many_arguments)]
