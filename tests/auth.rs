@@ -17,6 +17,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
 
+#[path = "support/tls.rs"]
+mod tls;
+
 fn open_at(path: &Path) -> Arc<Db> {
     Arc::new(
         Db::open(
@@ -371,29 +374,7 @@ async fn psql_logs_in_with_scram_and_md5() {
 
 /// A self-signed certificate and key for `localhost` / 127.0.0.1.
 fn self_signed(dir: &Path) -> TlsFiles {
-    let cert = dir.join("server.crt");
-    let key = dir.join("server.key");
-    let out = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-        ])
-        .args(["-nodes", "-days", "2", "-subj", "/CN=localhost"])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .expect("openssl runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (cert, key) = tls::self_signed(dir);
     TlsFiles { cert, key }
 }
 
