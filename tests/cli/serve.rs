@@ -238,4 +238,3 @@ fn serve_tls_flags_offer_scram_sha_256_plus() {
     let (ok, out) = psql("sslmode=disable channel_binding=prefer");
     assert!(ok, "{out}");
 }
-
