@@ -258,11 +258,7 @@ fn split_groups(
     let (snap, shard) = (split.snap, split.shard);
     let Some(first) = groups.first() else {
         if key.is_empty() || !rows.is_empty() {
-            let states = split
-                .aggs
-                .iter()
-                .map(|a| agg_state(snap, split.eval, shard, rows, a))
-                .collect::<SqlResult<Vec<_>>>()?;
+            let states = agg_states(snap, split.eval, shard, rows, split.aggs)?;
             split.out.insert(key.to_vec(), states);
         }
         return Ok(None);
@@ -325,6 +321,34 @@ fn empty_state(a: &AggSpec) -> AggState {
     }
 }
 
+/// The states of `aggs` over `rows`. `SUM(x)` and `AVG(x)` of the same
+/// column and filter share one state (one pass over the planes).
+fn agg_states(
+    snap: &TableSnapshot,
+    eval: &ShardEval<'_>,
+    shard: u32,
+    rows: &RoaringBitmap,
+    aggs: &[AggSpec],
+) -> SqlResult<Vec<AggState>> {
+    let sum_like = |a: &AggSpec| matches!(a.kind, AggKind::Sum | AggKind::Avg);
+    let mut states: Vec<AggState> = Vec::with_capacity(aggs.len());
+    for (i, a) in aggs.iter().enumerate() {
+        let shared = sum_like(a)
+            .then(|| {
+                aggs[..i]
+                    .iter()
+                    .position(|b| sum_like(b) && b.col == a.col && b.filter == a.filter)
+            })
+            .flatten();
+        let state = match shared {
+            Some(j) => states[j].clone(),
+            None => agg_state(snap, eval, shard, rows, a)?,
+        };
+        states.push(state);
+    }
+    Ok(states)
+}
+
 fn agg_state(
     snap: &TableSnapshot,
     eval: &ShardEval<'_>,
@@ -335,7 +359,7 @@ fn agg_state(
     let filtered;
     let rows = match &a.filter {
         Some(f) => {
-            filtered = rows & &eval.eval_true(f)?;
+            filtered = eval.eval_true_within(f, rows)?;
             &filtered
         }
         None => rows,

@@ -271,33 +271,49 @@ impl<'a> ShardEval<'a> {
 
     /// Rows of the shard where `p` is TRUE.
     pub fn eval_true(&self, p: &Pred) -> SqlResult<RoaringBitmap> {
+        self.true_within(p, &self.live)
+    }
+
+    /// Rows of the shard where `p` is FALSE.
+    pub fn eval_false(&self, p: &Pred) -> SqlResult<RoaringBitmap> {
+        self.false_within(p, &self.live)
+    }
+
+    /// Rows of `domain` (live rows of the shard) where `p` is TRUE, computed
+    /// on `domain` only: an AND evaluates each branch within what the
+    /// previous branches kept, so a range on a bit-sliced index that comes
+    /// after a selective flag walks the planes over the flag's rows only.
+    pub fn eval_true_within(&self, p: &Pred, domain: &RoaringBitmap) -> SqlResult<RoaringBitmap> {
+        self.true_within(p, domain)
+    }
+
+    /// Live rows of the shard.
+    pub fn live(&self) -> &RoaringBitmap {
+        &self.live
+    }
+
+    fn true_within(&self, p: &Pred, domain: &RoaringBitmap) -> SqlResult<RoaringBitmap> {
         match self.stats {
-            None => self.true_set(p),
+            None => self.true_set(p, domain),
             Some(stats) => {
                 let t = Instant::now();
-                let r = self.true_set(p)?;
+                let r = self.true_set(p, domain)?;
                 stats.record(p, true, r.len(), t.elapsed());
                 Ok(r)
             }
         }
     }
 
-    /// Rows of the shard where `p` is FALSE.
-    pub fn eval_false(&self, p: &Pred) -> SqlResult<RoaringBitmap> {
+    fn false_within(&self, p: &Pred, domain: &RoaringBitmap) -> SqlResult<RoaringBitmap> {
         match self.stats {
-            None => self.false_set(p),
+            None => self.false_set(p, domain),
             Some(stats) => {
                 let t = Instant::now();
-                let r = self.false_set(p)?;
+                let r = self.false_set(p, domain)?;
                 stats.record(p, false, r.len(), t.elapsed());
                 Ok(r)
             }
         }
-    }
-
-    /// Live rows of the shard.
-    pub fn live(&self) -> &RoaringBitmap {
-        &self.live
     }
 
     fn read(&self, col: ColumnId, read: ColumnRead<'_>) -> SqlResult<Arc<RoaringBitmap>> {
@@ -308,27 +324,48 @@ impl<'a> ShardEval<'a> {
         self.read(col, ColumnRead::NotNull)
     }
 
-    fn union_values(&self, col: ColumnId, values: &[Arc<str>]) -> SqlResult<RoaringBitmap> {
+    /// The rows of `domain` holding any of `values`.
+    fn values_within(
+        &self,
+        col: ColumnId,
+        values: &[Arc<str>],
+        domain: &RoaringBitmap,
+    ) -> SqlResult<RoaringBitmap> {
+        if let [one] = values {
+            return Ok(self.read(col, ColumnRead::Value(one))?.as_ref() & domain);
+        }
         let mut out = RoaringBitmap::new();
         for v in values {
             out |= self.read(col, ColumnRead::Value(v))?.as_ref();
         }
-        Ok(out)
+        Ok(out & domain)
     }
 
-    fn bsi_compare(
-        &self,
-        col: ColumnId,
-        f: impl Fn(&BsiRef<'_, Arc<RoaringBitmap>>) -> RoaringBitmap,
-    ) -> SqlResult<RoaringBitmap> {
-        let n = self.snap.numeric(col, self.shard)?;
+    /// The rows of `domain` where the numeric column satisfies `p` (a
+    /// `Compare` or `Between`), walking the planes over `domain` only.
+    fn bsi_within(&self, p: &Pred, domain: &RoaringBitmap) -> SqlResult<RoaringBitmap> {
+        let (Pred::Compare { col, .. } | Pred::Between { col, .. }) = p else {
+            return Ok(RoaringBitmap::new());
+        };
+        let n = self.snap.numeric(*col, self.shard)?;
         let bsi = BsiRef::new(&n.not_null, &n.sign, &n.planes);
-        Ok(f(&bsi))
+        Ok(match *p {
+            Pred::Compare { op, value, .. } => bsi.compare_within(op, value, Some(domain)),
+            Pred::Between { lo, hi, .. } if lo > hi => RoaringBitmap::new(),
+            Pred::Between { lo, hi, .. } if lo == hi => {
+                bsi.compare_within(CompareOp::Eq, lo, Some(domain))
+            }
+            Pred::Between { lo, hi, .. } => {
+                let ge = bsi.compare_within(CompareOp::Ge, lo, Some(domain));
+                bsi.compare_within(CompareOp::Le, hi, Some(&ge))
+            }
+            _ => RoaringBitmap::new(),
+        })
     }
 
-    fn true_set(&self, p: &Pred) -> SqlResult<RoaringBitmap> {
+    fn true_set(&self, p: &Pred, domain: &RoaringBitmap) -> SqlResult<RoaringBitmap> {
         Ok(match p {
-            Pred::Const(Some(true)) => self.live.clone(),
+            Pred::Const(Some(true)) => domain.clone(),
             Pred::Const(_) => RoaringBitmap::new(),
             Pred::Flag { col, value } => {
                 let read = if *value {
@@ -336,12 +373,12 @@ impl<'a> ShardEval<'a> {
                 } else {
                     ColumnRead::False
                 };
-                self.read(*col, read)?.as_ref() & &self.live
+                self.read(*col, read)?.as_ref() & domain
             }
-            Pred::IsNull { col } => &self.live - self.not_null(*col)?.as_ref(),
-            Pred::AnyValue { col, values } => self.union_values(*col, values)? & &self.live,
+            Pred::IsNull { col } => domain - self.not_null(*col)?.as_ref(),
+            Pred::AnyValue { col, values } => self.values_within(*col, values, domain)?,
             Pred::AllValues { col, values } => {
-                let mut acc = self.not_null(*col)?.as_ref() & &self.live;
+                let mut acc = self.not_null(*col)?.as_ref() & domain;
                 for v in values {
                     if acc.is_empty() {
                         break;
@@ -350,43 +387,38 @@ impl<'a> ShardEval<'a> {
                 }
                 acc
             }
-            Pred::Compare { col, op, value } => {
-                self.bsi_compare(*col, |b| b.compare(*op, *value))? & &self.live
-            }
-            Pred::Between { col, lo, hi } => {
-                self.bsi_compare(*col, |b| b.between(*lo, *hi))? & &self.live
-            }
-            Pred::Rows(rows) => rows.as_ref() & &self.live,
+            Pred::Compare { .. } | Pred::Between { .. } => self.bsi_within(p, domain)?,
+            Pred::Rows(rows) => rows.as_ref() & domain,
             Pred::And(items) => {
                 let mut iter = items.iter();
                 let Some(first) = iter.next() else {
-                    return Ok(self.live.clone());
+                    return Ok(domain.clone());
                 };
-                let mut acc = self.eval_true(first)?;
+                let mut acc = self.true_within(first, domain)?;
                 for item in iter {
                     if acc.is_empty() {
                         break;
                     }
-                    acc &= self.eval_true(item)?;
+                    acc = self.true_within(item, &acc)?;
                 }
                 acc
             }
             Pred::Or(items) => {
                 let mut acc = RoaringBitmap::new();
                 for item in items {
-                    acc |= self.eval_true(item)?;
+                    acc |= self.true_within(item, domain)?;
                 }
                 acc
             }
-            Pred::Not(inner) => self.eval_false(inner)?,
-            Pred::IsTrue(inner) => self.eval_true(inner)?,
-            Pred::IsFalse(inner) => self.eval_false(inner)?,
+            Pred::Not(inner) => self.false_within(inner, domain)?,
+            Pred::IsTrue(inner) => self.true_within(inner, domain)?,
+            Pred::IsFalse(inner) => self.false_within(inner, domain)?,
         })
     }
 
-    fn false_set(&self, p: &Pred) -> SqlResult<RoaringBitmap> {
+    fn false_set(&self, p: &Pred, domain: &RoaringBitmap) -> SqlResult<RoaringBitmap> {
         Ok(match p {
-            Pred::Const(Some(false)) => self.live.clone(),
+            Pred::Const(Some(false)) => domain.clone(),
             Pred::Const(_) => RoaringBitmap::new(),
             Pred::Flag { col, value } => {
                 let read = if *value {
@@ -394,66 +426,84 @@ impl<'a> ShardEval<'a> {
                 } else {
                     ColumnRead::True
                 };
-                self.read(*col, read)?.as_ref() & &self.live
+                self.read(*col, read)?.as_ref() & domain
             }
-            Pred::IsNull { col } => self.not_null(*col)?.as_ref() & &self.live,
-            Pred::AnyValue { .. }
-            | Pred::AllValues { .. }
-            | Pred::Compare { .. }
-            | Pred::Between { .. } => {
-                let col = match p {
-                    Pred::AnyValue { col, .. }
-                    | Pred::AllValues { col, .. }
-                    | Pred::Compare { col, .. }
-                    | Pred::Between { col, .. } => *col,
-                    _ => return Ok(RoaringBitmap::new()),
-                };
-                let nn = self.not_null(col)?.as_ref() & &self.live;
-                nn - self.true_set(p)?
+            Pred::IsNull { col } => self.not_null(*col)?.as_ref() & domain,
+            Pred::AnyValue { col, .. }
+            | Pred::AllValues { col, .. }
+            | Pred::Compare { col, .. }
+            | Pred::Between { col, .. } => {
+                // FALSE = not NULL and not TRUE.
+                let present = self.not_null(*col)?.as_ref() & domain;
+                let t = self.true_set(p, &present)?;
+                present - t
             }
-            Pred::Rows(rows) => &self.live - rows.as_ref(),
+            Pred::Rows(rows) => domain - rows.as_ref(),
             Pred::And(items) => {
                 let mut acc = RoaringBitmap::new();
                 for item in items {
-                    acc |= self.eval_false(item)?;
+                    acc |= self.false_within(item, domain)?;
                 }
                 acc
             }
             Pred::Or(items) => {
                 let mut iter = items.iter();
                 let Some(first) = iter.next() else {
-                    return Ok(self.live.clone());
+                    return Ok(domain.clone());
                 };
-                let mut acc = self.eval_false(first)?;
+                let mut acc = self.false_within(first, domain)?;
                 for item in iter {
                     if acc.is_empty() {
                         break;
                     }
-                    acc &= self.eval_false(item)?;
+                    acc = self.false_within(item, &acc)?;
                 }
                 acc
             }
-            Pred::Not(inner) => self.eval_true(inner)?,
-            Pred::IsTrue(inner) => &self.live - self.eval_true(inner)?,
-            Pred::IsFalse(inner) => &self.live - self.eval_false(inner)?,
+            Pred::Not(inner) => self.true_within(inner, domain)?,
+            Pred::IsTrue(inner) => domain - self.true_within(inner, domain)?,
+            Pred::IsFalse(inner) => domain - self.false_within(inner, domain)?,
         })
     }
 
-    /// The number of rows where `p` is TRUE, without materializing the last
-    /// intersection when `p` is an AND.
+    /// The number of rows where `p` is TRUE. An AND counts its last branch
+    /// within what the others kept without materializing the result (for a
+    /// bitmap leaf, one `intersection_len`).
     pub fn count_true(&self, p: &Pred) -> SqlResult<u64> {
-        if let Pred::And(items) = p
-            && items.len() >= 2
-        {
-            let (last, rest) = items.split_last().unwrap_or((&items[0], &[]));
-            let acc = self.eval_true(&Pred::And(rest.to_vec()))?;
-            if acc.is_empty() {
-                return Ok(0);
-            }
-            let other = self.eval_true(last)?;
-            return Ok(acc.intersection_len(&other));
+        self.count_within(p, &self.live)
+    }
+
+    fn count_within(&self, p: &Pred, domain: &RoaringBitmap) -> SqlResult<u64> {
+        if self.stats.is_some() {
+            return Ok(self.true_within(p, domain)?.len());
         }
-        Ok(self.eval_true(p)?.len())
+        Ok(match p {
+            Pred::Flag { col, value } => {
+                let read = if *value {
+                    ColumnRead::True
+                } else {
+                    ColumnRead::False
+                };
+                self.read(*col, read)?.intersection_len(domain)
+            }
+            Pred::AnyValue { col, values } if values.len() == 1 => self
+                .read(*col, ColumnRead::Value(&values[0]))?
+                .intersection_len(domain),
+            Pred::Rows(rows) => rows.intersection_len(domain),
+            Pred::And(items) if !items.is_empty() => {
+                let (last, rest) = items.split_last().unwrap_or((&items[0], &[]));
+                let mut acc: Option<RoaringBitmap> = None;
+                for item in rest {
+                    let kept = self.true_within(item, acc.as_ref().unwrap_or(domain))?;
+                    if kept.is_empty() {
+                        return Ok(0);
+                    }
+                    acc = Some(kept);
+                }
+                self.count_within(last, acc.as_ref().unwrap_or(domain))?
+            }
+            _ => self.true_within(p, domain)?.len(),
+        })
     }
 }
 

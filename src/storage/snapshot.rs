@@ -510,6 +510,16 @@ impl TableSnapshot {
         if !self.is_live(row)? {
             return Ok(None);
         }
+        self.key_of_live(row)
+    }
+
+    /// The key of `row`, which the caller knows is live (it was selected
+    /// through [`TableSnapshot::live`], e.g. by a filter): [`key_of`]
+    /// without the per-row deletion lookup, for row output. For a dead row
+    /// the answer is its former key or `None`.
+    ///
+    /// [`key_of`]: TableSnapshot::key_of
+    pub fn key_of_live(&self, row: RowId) -> Result<Option<Key>> {
         let s = &self.state;
         for mem in [Some(&s.active), s.frozen.as_ref()].into_iter().flatten() {
             if let Some(k) = mem.keys.key_of(row) {
