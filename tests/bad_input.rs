@@ -13,6 +13,7 @@
 
 /// The modules live in `tests/bad_input/`.
 mod bad_input {
+    mod bind_values;
     mod common;
     mod connections;
     mod copy;

@@ -13,7 +13,11 @@ use std::path::Path;
 /// relational feature the SQL layer is still gaining. Remove an entry when
 /// it passes (the test fails on a listed statement that succeeds, so the
 /// list stays honest).
-const SKIP: &[(&str, usize, &str)] = &[];
+const SKIP: &[(&str, usize, &str)] = &[(
+    "superset/connection_test.sql",
+    1,
+    "version() is answered by the wire server (rewrite_version), not Db::execute",
+)];
 
 fn setup() -> (tempfile::TempDir, Db, Session) {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -1,7 +1,8 @@
 //! Real PostgreSQL clients end to end against a running `audb serve --demo`
 //! (the built binary, 20,000 demo users, a free loopback port): psycopg 3
-//! and SQLAlchemy 2, pgjdbc, node-postgres and psql as subprocesses; the
-//! catalog queries of BI tools (Metabase, Grafana, DBeaver, psql) replayed
+//! and SQLAlchemy 2, asyncpg, Superset's connection test (SQLAlchemy with
+//! psycopg2), pgjdbc, node-postgres and psql as subprocesses; the
+//! catalog queries of BI tools (Metabase, Grafana, DBeaver, Superset, psql) replayed
 //! from `tests/clients/<tool>/*.sql`; and a 200-connection soak.
 //!
 //! The drivers come from `scripts/ci-clients-setup.sh` (a Python venv in
@@ -162,6 +163,42 @@ fn psycopg3_and_sqlalchemy2() {
         &server,
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("all python checks passed"));
+}
+
+#[test]
+fn asyncpg_binary_protocol_and_cancel() {
+    if !runtime("python3") {
+        return;
+    }
+    let python = repo().join("target/clients-venv/bin/python");
+    require_file(&python, "the Python venv with asyncpg");
+    let server = DemoServer::start();
+    let out = run_client(
+        "asyncpg_test.py",
+        Command::new(&python)
+            .arg(repo().join("tests/clients/python/asyncpg_test.py"))
+            .arg(server.port.to_string()),
+        &server,
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("all asyncpg checks passed"));
+}
+
+#[test]
+fn superset_test_connection() {
+    if !runtime("python3") {
+        return;
+    }
+    let python = repo().join("target/clients-venv/bin/python");
+    require_file(&python, "the Python venv with SQLAlchemy and psycopg2");
+    let server = DemoServer::start();
+    let out = run_client(
+        "superset_check.py",
+        Command::new(&python)
+            .arg(repo().join("tests/clients/python/superset_check.py"))
+            .arg(server.port.to_string()),
+        &server,
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("all superset checks passed"));
 }
 
 #[test]

@@ -380,6 +380,95 @@ async fn binary_results_of_each_type() {
     assert_eq!(r.get::<_, f64>(3), 1.25);
 }
 
+/// Object-identifier and array columns: the types in RowDescription, the
+/// names in text format and the bytes in binary format are PostgreSQL 15's
+/// (captured from it for the same query).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn object_identifiers_and_arrays_as_postgres_sends_them() {
+    let (_s, c) = users_server().await;
+    let sql = "SELECT 'pg_class'::regclass, 'int4'::regtype, 'pg_catalog'::regnamespace, '1 2'::oidvector, ARRAY['pg_class'::regclass, 'pg_type'], 1259::oid, ARRAY[1, NULL, 3], ARRAY['a', NULL]::text[], '{}'::int[], 0::regclass, '1 2'::int2vector";
+    let r = c.query_one(sql, &[]).await.expect("binary row");
+    let described: Vec<(String, u32)> = r
+        .columns()
+        .iter()
+        .map(|c| (c.name().to_owned(), c.type_().oid()))
+        .collect();
+    let names = [
+        "regclass",
+        "regtype",
+        "regnamespace",
+        "oidvector",
+        "array",
+        "oid",
+        "array",
+        "array",
+        "int4",
+        "regclass",
+        "int2vector",
+    ];
+    let oids = [2205, 2206, 4089, 30, 2210, 26, 1007, 1009, 1007, 2205, 22];
+    let expected: Vec<(String, u32)> = names
+        .iter()
+        .zip(oids)
+        .map(|(n, o)| ((*n).to_owned(), o))
+        .collect();
+    assert_eq!(described, expected);
+    let hex = |i: usize| -> String {
+        r.get::<_, Raw>(i)
+            .0
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    let postgres = [
+        "000004eb",
+        "00000017",
+        "0000000b",
+        "00000001000000000000001a000000020000000000000004000000010000000400000002",
+        "00000001000000000000089d000000020000000100000004000004eb00000004000004df",
+        "000004eb",
+        "00000001000000010000001700000003000000010000000400000001ffffffff0000000400000003",
+        "00000001000000010000001900000002000000010000000161ffffffff",
+        "000000000000000000000017",
+        "00000000",
+        "0000000100000000000000150000000200000000000000020001000000020002",
+    ];
+    for (i, want) in postgres.iter().enumerate() {
+        assert_eq!(hex(i), *want, "column {i} ({})", names[i]);
+    }
+    let text = rows(&c.simple_query(sql).await.expect("text row"));
+    let text: Vec<&str> = text[0]
+        .iter()
+        .map(|v| v.as_deref().unwrap_or("NULL"))
+        .collect();
+    assert_eq!(
+        text,
+        [
+            "pg_class",
+            "integer",
+            "pg_catalog",
+            "1 2",
+            "{pg_class,pg_type}",
+            "1259",
+            "{1,NULL,3}",
+            "{a,NULL}",
+            "{}",
+            "-",
+            "1 2"
+        ]
+    );
+    // A user table's name comes from the catalog when the row is sent.
+    let named = rows(
+        &c.simple_query("SELECT 'users'::regclass, c.oid::regclass FROM pg_class c WHERE c.oid = 'users'::regclass")
+            .await
+            .expect("users"),
+    );
+    assert_eq!(
+        named,
+        [[Some("users".to_owned()), Some("users".to_owned())]]
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transaction_block_fails_until_rollback() {
     let (s, c) = users_server().await;

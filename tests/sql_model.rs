@@ -32,6 +32,10 @@ enum P {
     AgeNull,
     CityNull,
     TagAny(&'static str),
+    /// `age op ANY|ALL (subquery)` (`true` = ALL) over these values.
+    AgeQuant(&'static str, bool, Vec<Option<i64>>),
+    /// `city = ANY|<> ALL|= ALL|<> ANY (subquery)` over these values.
+    CityQuant(&'static str, bool, Vec<Option<&'static str>>),
     And(Box<P>, Box<P>),
     Or(Box<P>, Box<P>),
     Not(Box<P>),
@@ -53,6 +57,44 @@ fn or(a: Option<bool>, b: Option<bool>) -> Option<bool> {
         (Some(false), Some(false)) => Some(false),
         _ => None,
     }
+}
+
+fn cmp<T: PartialOrd>(op: &str, a: Option<T>, b: Option<T>) -> Option<bool> {
+    let (a, b) = (a?, b?);
+    Some(match op {
+        "=" => a == b,
+        "<>" => a != b,
+        "<" => a < b,
+        "<=" => a <= b,
+        ">" => a > b,
+        _ => a >= b,
+    })
+}
+
+/// ANY (`all` false) or ALL of `items` under three-valued logic.
+fn quantified(all: bool, items: impl Iterator<Item = Option<bool>>) -> Option<bool> {
+    let mut acc = Some(all);
+    for x in items {
+        acc = if all { and(acc, x) } else { or(acc, x) };
+    }
+    acc
+}
+
+/// A one-column subquery of type `ty` over `values` (empty when there are
+/// none).
+fn values_subquery(ty: &str, values: &[String]) -> String {
+    // The first row only types the column; it is filtered out.
+    let mut rows = vec![format!("(NULL::{ty}, 0)")];
+    rows.extend(
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| format!("({v}, {})", i + 1)),
+    );
+    format!(
+        "SELECT x FROM (VALUES {}) v(x, n) WHERE n > 0",
+        rows.join(", ")
+    )
 }
 
 impl P {
@@ -83,6 +125,8 @@ impl P {
             P::AgeNull => Some(r.age.is_none()),
             P::CityNull => Some(r.city.is_none()),
             P::TagAny(t) => r.tags.as_ref().map(|ts| ts.contains(t)),
+            P::AgeQuant(op, all, vs) => quantified(*all, vs.iter().map(|v| cmp(op, r.age, *v))),
+            P::CityQuant(op, all, vs) => quantified(*all, vs.iter().map(|v| cmp(op, r.city, *v))),
             P::And(a, b) => and(a.eval(r), b.eval(r)),
             P::Or(a, b) => or(a.eval(r), b.eval(r)),
             P::Not(a) => a.eval(r).map(|x| !x),
@@ -107,6 +151,16 @@ impl P {
             P::AgeNull => "age IS NULL".into(),
             P::CityNull => "city IS NULL".into(),
             P::TagAny(t) => format!("'{t}' = ANY(tags)"),
+            P::AgeQuant(op, all, vs) => {
+                let vs: Vec<String> = vs.iter().map(|v| lit(*v, false)).collect();
+                let q = if *all { "ALL" } else { "ANY" };
+                format!("age {op} {q} ({})", values_subquery("int", &vs))
+            }
+            P::CityQuant(op, all, vs) => {
+                let vs: Vec<String> = vs.iter().map(|v| lit(*v, true)).collect();
+                let q = if *all { "ALL" } else { "ANY" };
+                format!("city {op} {q} ({})", values_subquery("text", &vs))
+            }
             P::And(a, b) => format!("({} AND {})", a.sql(), b.sql()),
             P::Or(a, b) => format!("({} OR {})", a.sql(), b.sql()),
             P::Not(a) => format!("NOT ({})", a.sql()),
@@ -121,7 +175,7 @@ fn pred() -> impl Strategy<Value = P> {
     let leaf = prop_oneof![
         Just(P::Vip),
         city.clone().prop_map(P::CityEq),
-        prop::collection::vec(prop::option::weighted(0.8, city), 1..4).prop_map(P::CityIn),
+        prop::collection::vec(prop::option::weighted(0.8, city.clone()), 1..4).prop_map(P::CityIn),
         (
             prop::sample::select(vec!["=", "<>", "<", "<=", ">", ">="]),
             -3i64..60
@@ -131,6 +185,18 @@ fn pred() -> impl Strategy<Value = P> {
         Just(P::AgeNull),
         Just(P::CityNull),
         prop::sample::select(TAGS.to_vec()).prop_map(P::TagAny),
+        (
+            prop::sample::select(vec!["=", "<>", "<", "<=", ">", ">="]),
+            any::<bool>(),
+            prop::collection::vec(prop::option::weighted(0.85, -3i64..60), 0..4)
+        )
+            .prop_map(|(o, all, vs)| P::AgeQuant(o, all, vs)),
+        (
+            prop::sample::select(vec!["=", "<>", "<", ">="]),
+            any::<bool>(),
+            prop::collection::vec(prop::option::weighted(0.85, city.clone()), 0..4)
+        )
+            .prop_map(|(o, all, vs)| P::CityQuant(o, all, vs)),
     ];
     leaf.prop_recursive(4, 24, 2, |inner| {
         prop_oneof![

@@ -9,13 +9,13 @@
 //! `scripts/slt_postgres.py` runs the same files against a real PostgreSQL
 //! to prove the expected results are PostgreSQL's.
 
+use audb::catalog::system::output_context;
 use audb::db::{Db, Session, StatementResult};
 use audb::sql::scalar::{EvalContext, format_text};
 use audb::storage::Options;
 use std::path::Path;
 
-fn render(result: &StatementResult) -> Vec<String> {
-    let ctx = EvalContext::default();
+fn render(result: &StatementResult, ctx: &EvalContext) -> Vec<String> {
     match result {
         StatementResult::Rows(rel) => rel
             .rows
@@ -23,7 +23,7 @@ fn render(result: &StatementResult) -> Vec<String> {
             .map(|row| {
                 row.iter()
                     .zip(&rel.columns)
-                    .map(|(d, c)| format_text(d, c.ty, &ctx).unwrap_or_else(|| "NULL".into()))
+                    .map(|(d, c)| format_text(d, c.ty, ctx).unwrap_or_else(|| "NULL".into()))
                     .collect::<Vec<_>>()
                     .join("|")
             })
@@ -86,7 +86,8 @@ fn run_file(path: &Path) -> Vec<String> {
                     .collect();
                 match db.execute(&mut session, &sql) {
                     Ok(results) => {
-                        let mut got = results.last().map(render).unwrap_or_default();
+                        let ctx = output_context(&db.store().snapshot(), &session);
+                        let mut got = results.last().map(|r| render(r, &ctx)).unwrap_or_default();
                         if mode.contains(&"rowsort") {
                             got.sort();
                             expected.sort();

@@ -7,10 +7,9 @@
 //! by the same engine as any other small relation. Nothing here looks at
 //! query text.
 //!
-//! Column names and types follow PostgreSQL 15. Types audb has no
-//! `DataType` for are mapped: `oid`, `regproc` and `xid` are `bigint`
-//! (see [`OID`]), `name` and `"char"` are `text`, `int2vector`/`oidvector`
-//! are their text form. Relations that exist in PostgreSQL but mean nothing
+//! Column names and types follow PostgreSQL 15, except: `oid`, `regproc`
+//! and `xid` columns are `bigint` (see [`OID`]), `name` and `"char"` are
+//! `text`. Relations that exist in PostgreSQL but mean nothing
 //! here (`pg_inherits`, `pg_policy`, `pg_trigger`, …) have their columns and
 //! no rows, so clients' queries plan.
 //!
@@ -24,7 +23,7 @@ mod pg_extra;
 mod session;
 
 pub use pg::default_setting;
-pub use session::{SessionCatalog, session_catalog};
+pub use session::{SessionCatalog, output_context, session_catalog};
 
 use crate::catalog::{Catalog, is_hidden};
 use crate::index::KeyType;

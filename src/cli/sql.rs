@@ -24,10 +24,6 @@ pub fn run(settings: &Settings, sql: &str, csv: bool) -> CliResult {
     let store = data_dir::open(settings, Create::Never, settings.store_options())?;
     let db = Db::with_store(store).with_exec(settings.exec_config());
     let mut session = Session::new("audb");
-    let ctx = EvalContext {
-        timezone_offset_secs: session.timezone_offset_secs(),
-        ..EvalContext::default()
-    };
     let stmts = audb::sql::parse(&text).map_err(|e| sql_error(&e))?;
     // Results print as each statement completes; the first error stops.
     let mut printed = false;
@@ -47,6 +43,7 @@ pub fn run(settings: &Settings, sql: &str, csv: bool) -> CliResult {
         let result = db
             .run(&mut session, stmt, &[], &[])
             .map_err(|e| sql_error(&e))?;
+        let ctx = audb::catalog::system::output_context(&db.store().snapshot(), &session);
         let text = match &result {
             StatementResult::Command(tag) => format!("{tag}\n"),
             StatementResult::Rows(rel) if csv => to_csv(rel, &ctx),

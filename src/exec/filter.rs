@@ -342,25 +342,36 @@ impl<'a> ShardEval<'a> {
     }
 
     /// The rows of `domain` where the numeric column satisfies `p` (a
-    /// `Compare` or `Between`), walking the planes over `domain` only.
+    /// `Compare` or `Between`).
+    ///
+    /// A sparse domain (under 1/[`SPARSE_DOMAIN_RATIO`] of the column's
+    /// rows) walks the planes over the domain only; a dense one walks them
+    /// over the whole column and intersects at the end, since plane
+    /// operations on dense bitmap containers are word-parallel while the
+    /// running "less/greater" set of a medium-density domain would be
+    /// merged as sorted arrays at every plane (measured: 10-condition count
+    /// 1.5 ms vs 2.0–2.3 ms when always walking the domain).
     fn bsi_within(&self, p: &Pred, domain: &RoaringBitmap) -> SqlResult<RoaringBitmap> {
         let (Pred::Compare { col, .. } | Pred::Between { col, .. }) = p else {
             return Ok(RoaringBitmap::new());
         };
         let n = self.snap.numeric(*col, self.shard)?;
         let bsi = BsiRef::new(&n.not_null, &n.sign, &n.planes);
-        Ok(match *p {
-            Pred::Compare { op, value, .. } => bsi.compare_within(op, value, Some(domain)),
+        let sparse = domain.len().saturating_mul(SPARSE_DOMAIN_RATIO) < n.not_null.len();
+        let within = sparse.then_some(domain);
+        let result = match *p {
+            Pred::Compare { op, value, .. } => bsi.compare_within(op, value, within),
             Pred::Between { lo, hi, .. } if lo > hi => RoaringBitmap::new(),
             Pred::Between { lo, hi, .. } if lo == hi => {
-                bsi.compare_within(CompareOp::Eq, lo, Some(domain))
+                bsi.compare_within(CompareOp::Eq, lo, within)
             }
             Pred::Between { lo, hi, .. } => {
-                let ge = bsi.compare_within(CompareOp::Ge, lo, Some(domain));
+                let ge = bsi.compare_within(CompareOp::Ge, lo, within);
                 bsi.compare_within(CompareOp::Le, hi, Some(&ge))
             }
             _ => RoaringBitmap::new(),
-        })
+        };
+        Ok(if sparse { result } else { result & domain })
     }
 
     fn true_set(&self, p: &Pred, domain: &RoaringBitmap) -> SqlResult<RoaringBitmap> {
@@ -506,6 +517,10 @@ impl<'a> ShardEval<'a> {
         })
     }
 }
+
+/// A range is evaluated over its domain only when the domain holds fewer
+/// than 1/`SPARSE_DOMAIN_RATIO` of the column's non-NULL rows.
+const SPARSE_DOMAIN_RATIO: u64 = 16;
 
 /// Whether a column type is stored as a bit-sliced index.
 pub fn is_numeric(ty: ColumnType) -> bool {

@@ -38,4 +38,8 @@ impl Default for ExecConfig {
 }
 
 #[cfg(test)]
+mod relational_memory_tests;
+#[cfg(test)]
+mod statement_tests;
+#[cfg(test)]
 mod tests;

@@ -1,14 +1,12 @@
 //! What a running statement carries into the executor ([`Cancel`]: its
-//! cancel flag, deadline and memory budget), and per-shard parallelism for
-//! callers that borrow their state.
+//! cancel flag, deadline and memory budget).
 //!
-//! Stages whose work can own its state (a cloned snapshot and predicate) run
-//! on the persistent pool through
-//! [`map_shards_pooled`](super::pool::map_shards_pooled). [`map_shards`]
-//! serves closures that borrow from the caller's stack: it fans shards out
-//! over scoped threads (crossbeam) that pull shard numbers from a shared
-//! counter, paying a thread spawn per worker per stage; a table of one shard
-//! runs inline. Cancellation and timeouts are checked between shards.
+//! Every parallel stage of a statement runs on the persistent worker pool
+//! through [`map_shards_pooled`](super::pool::map_shards_pooled), whose
+//! work owns its state (a cloned snapshot and predicate behind an `Arc`);
+//! the pool checks the token before every shard. [`map_shards`], the old
+//! spawn-per-stage fan-out over scoped threads, is kept only as the
+//! baseline of the executor benchmark.
 
 use super::memory::{MemoryBudget, Reservation};
 use crate::sql::error::{SqlError, SqlResult, SqlState};
@@ -23,6 +21,9 @@ pub struct Cancel {
     flag: Arc<AtomicBool>,
     deadline: Option<Instant>,
     memory: Option<Arc<MemoryBudget>>,
+    /// Tests: checks left before the token cancels itself.
+    #[cfg(test)]
+    trip_after: Option<Arc<std::sync::atomic::AtomicU32>>,
 }
 
 impl Cancel {
@@ -37,7 +38,17 @@ impl Cancel {
             flag,
             deadline,
             memory: None,
+            #[cfg(test)]
+            trip_after: None,
         }
+    }
+
+    /// Tests: this token, cancelling itself at its `(checks + 1)`-th check,
+    /// so a test can cancel a statement in the middle of a stage.
+    #[cfg(test)]
+    pub(crate) fn cancel_after_checks(mut self, checks: u32) -> Cancel {
+        self.trip_after = Some(Arc::new(std::sync::atomic::AtomicU32::new(checks)));
+        self
     }
 
     /// This token with a fresh memory budget of `limit` bytes for the
@@ -79,6 +90,14 @@ impl Cancel {
 
     /// 57014 if cancelled or past the deadline.
     pub fn check(&self) -> SqlResult<()> {
+        #[cfg(test)]
+        if let Some(left) = &self.trip_after
+            && left
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+                .is_err()
+        {
+            self.cancel();
+        }
         if self.flag.load(Ordering::Relaxed) {
             return Err(SqlError::new(
                 SqlState::QueryCanceled,
@@ -102,9 +121,12 @@ fn workers() -> usize {
 }
 
 /// Runs `work(shard)` for every shard in `0..shards`, in parallel on scoped
-/// threads, and returns the results in shard order. Stops at the first
-/// error. Prefer [`map_shards_pooled`](super::pool::map_shards_pooled) when
-/// the work can own its state: it spawns no thread.
+/// threads spawned for this call, and returns the results in shard order.
+/// Stops at the first error.
+///
+/// No statement uses this: it is the old spawn-per-stage path, kept as the
+/// baseline that `benches/exec.rs` measures the pool against. Run stages
+/// with [`map_shards_pooled`](super::pool::map_shards_pooled).
 pub fn map_shards<R, F>(shards: u32, cancel: &Cancel, work: F) -> SqlResult<Vec<R>>
 where
     R: Send,
@@ -160,25 +182,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn results_come_back_in_shard_order() {
+    fn a_cancelled_token_is_57014_and_a_past_deadline_too() {
+        let c = Cancel::none();
+        c.check().expect("fresh token");
+        c.cancel();
+        let err = c.check().expect_err("cancelled");
+        assert_eq!(err.state, SqlState::QueryCanceled);
+        assert_eq!(err.message, "canceling statement due to user request");
+        let late = Cancel::new(Arc::new(AtomicBool::new(false)), Some(Instant::now()));
+        let err = late.check().expect_err("timed out");
+        assert_eq!(err.message, "canceling statement due to statement timeout");
+    }
+
+    #[test]
+    fn the_scoped_baseline_keeps_shard_order_and_stops_when_cancelled() {
         let out = map_shards(37, &Cancel::none(), |s| Ok(s * 2)).expect("ok");
         assert_eq!(out, (0..37).map(|s| s * 2).collect::<Vec<_>>());
-    }
-
-    #[test]
-    fn first_error_is_returned() {
-        let r = map_shards(8, &Cancel::none(), |s| {
-            if s == 5 {
-                Err(SqlError::internal("boom"))
-            } else {
-                Ok(s)
-            }
-        });
-        assert!(r.is_err());
-    }
-
-    #[test]
-    fn cancelled_token_stops_with_57014() {
         let c = Cancel::none();
         c.cancel();
         let err = map_shards(3, &c, Ok).expect_err("cancelled");

@@ -110,6 +110,19 @@ pub fn global() -> &'static WorkerPool {
     })
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Tests: stages this thread has started on a pool.
+    static STAGES_STARTED_HERE: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Tests: how many stages the calling thread has run through
+/// [`map_shards_on`] (so a test can tell that a statement used the pool).
+#[cfg(test)]
+pub(crate) fn stages_started_here() -> u64 {
+    STAGES_STARTED_HERE.with(std::cell::Cell::get)
+}
+
 /// What the caller and its helpers share for one stage.
 struct Stage<F> {
     shards: u32,
@@ -189,6 +202,8 @@ where
     R: Send + 'static,
     F: Fn(u32) -> SqlResult<R> + Send + Sync + 'static,
 {
+    #[cfg(test)]
+    STAGES_STARTED_HERE.with(|n| n.set(n.get() + 1));
     let stage = Arc::new(Stage {
         shards,
         next: AtomicU32::new(0),

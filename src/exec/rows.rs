@@ -52,15 +52,7 @@ pub fn fetch_rows(
             }
             out
         }
-        None => {
-            let job = Arc::new((snap.clone(), filter.clone(), cancel.clone()));
-            map_shards_pooled(snap.shard_count(), cancel, move |shard| {
-                let (snap, filter, cancel) = job.as_ref();
-                let rows = ShardEval::new(snap, shard)?.eval_true(filter)?;
-                cancel.charge(bitmap_bytes(&rows), "selected rows")?;
-                Ok(rows)
-            })?
-        }
+        None => select_shards(snap, filter, cancel)?,
     };
     let mut skip = offset;
     let mut windows = Vec::new();
@@ -106,6 +98,23 @@ pub fn fetch_rows(
     Ok(parts.into_iter().flatten().collect())
 }
 
+/// The rows of each shard of `snap` where `filter` is TRUE (index = shard),
+/// computed on the worker pool with cancellation checked before every
+/// shard; each shard's bitmap is charged to the statement's memory budget.
+pub fn select_shards(
+    snap: &TableSnapshot,
+    filter: &Pred,
+    cancel: &Cancel,
+) -> SqlResult<Vec<roaring::RoaringBitmap>> {
+    let job = Arc::new((snap.clone(), filter.clone(), cancel.clone()));
+    map_shards_pooled(snap.shard_count(), cancel, move |shard| {
+        let (snap, filter, cancel) = job.as_ref();
+        let rows = ShardEval::new(snap, shard)?.eval_true(filter)?;
+        cancel.charge(bitmap_bytes(&rows), "selected rows")?;
+        Ok(rows)
+    })
+}
+
 /// The values of `columns` for `rows` (all in `shard`), row-major.
 fn extract(
     snap: &TableSnapshot,
@@ -122,7 +131,7 @@ fn extract(
         match *col {
             Fetch::Key => {
                 for (i, r) in ids.iter().enumerate() {
-                    if let Some(k) = snap.key_of(*r)? {
+                    if let Some(k) = snap.key_of_live(*r)? {
                         values[i] = decode_key(k);
                     }
                 }

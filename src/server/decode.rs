@@ -8,6 +8,7 @@ use super::encode::{PG_EPOCH_DAYS, PG_EPOCH_MICROS};
 use super::framing::invalid_sequence;
 use super::session::Fail;
 use super::sqlstate::{codes, error_info, protocol_error};
+use crate::catalog::system::oids::format_type;
 use crate::index::encode::{
     DAYS_NEG_INFINITY, DAYS_POS_INFINITY, MICROS_NEG_INFINITY, MICROS_POS_INFINITY,
 };
@@ -46,7 +47,7 @@ struct Reader<'a> {
     index: usize,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
     fn take<const N: usize>(&mut self) -> Result<[u8; N], Fail> {
         if self.bytes.len() < N {
             // pq_getmsgbyte says "no data"; the others "insufficient data".
@@ -69,7 +70,7 @@ impl Reader<'_> {
     }
     /// An array element of `n` bytes (array_recv checks its length
     /// itself: 22P03 "insufficient data left in message").
-    fn element(&mut self, n: usize) -> Result<&[u8], Fail> {
+    fn element(&mut self, n: usize) -> Result<&'a [u8], Fail> {
         if self.bytes.len() < n {
             return Err(Box::new(protocol_error(
                 codes::INVALID_BINARY_REPRESENTATION,
@@ -98,10 +99,25 @@ fn utf8(bytes: &[u8]) -> Result<String, Fail> {
 
 /// Parameter `index` (1-based) as a [`Datum`] of type `ty` (`Unknown`:
 /// kept as text for the SQL layer to type). `raw` is `None` for NULL.
+#[cfg(test)]
 pub(crate) fn decode_param(
     raw: Option<&[u8]>,
     binary: bool,
     ty: DataType,
+    index: usize,
+    ctx: &EvalContext,
+) -> Result<Datum, Fail> {
+    decode_param_oid(raw, binary, ty, ty.oid(), index, ctx)
+}
+
+/// [`decode_param`] for a parameter whose wire type is `oid` (the type the
+/// client declared, or the one inferred): it decides which element type a
+/// binary array must carry (`varchar[]` carries `varchar`, `text[]` text).
+pub(crate) fn decode_param_oid(
+    raw: Option<&[u8]>,
+    binary: bool,
+    ty: DataType,
+    oid: u32,
     index: usize,
     ctx: &EvalContext,
 ) -> Result<Datum, Fail> {
@@ -118,6 +134,42 @@ pub(crate) fn decode_param(
     }
     let mut r = Reader { bytes, index };
     let d = match ty {
+        DataType::TextArray => {
+            let elem = if oid == VARCHAR_ARRAY_OID {
+                VARCHAR_OID
+            } else {
+                DataType::Text.oid()
+            };
+            Datum::TextArray(
+                decode_array(&mut r, DataType::Text, elem)?
+                    .into_iter()
+                    .map(|d| match d {
+                        Datum::Text(t) => Some(t),
+                        _ => None,
+                    })
+                    .collect(),
+            )
+        }
+        DataType::Array(e) => {
+            let elem = e.data_type();
+            Datum::Array(decode_array(&mut r, elem, elem.oid())?)
+        }
+        ty => decode_binary(&mut r, ty)?,
+    };
+    r.done()?;
+    Ok(d)
+}
+
+/// `varchar[]` and `varchar`: audb keeps both as text, but a binary
+/// `varchar[]` value must say its elements are `varchar`.
+const VARCHAR_ARRAY_OID: u32 = 1015;
+const VARCHAR_OID: u32 = 1043;
+
+/// A binary value of scalar type `ty` (PostgreSQL's `*recv`), read from
+/// `r` without checking that all of it was read.
+fn decode_binary(r: &mut Reader<'_>, ty: DataType) -> Result<Datum, Fail> {
+    let index = r.index;
+    Ok(match ty {
         DataType::Unknown => {
             return Err(Box::new(protocol_error(
                 codes::INDETERMINATE_DATATYPE,
@@ -131,16 +183,26 @@ pub(crate) fn decode_param(
         DataType::Float4 => Datum::Float(f64::from(f32::from_be_bytes(r.take()?))),
         DataType::Float8 => Datum::Float(f64::from_be_bytes(r.take()?)),
         DataType::Numeric(typmod) => {
-            let n = decode_numeric(&mut r)?;
+            let n = decode_numeric(r)?;
             let n = match typmod {
                 Some((p, s)) => n.with_typmod(p, s).map_err(|e| Box::new(error_info(&e)))?,
                 None => n,
             };
             Datum::Numeric(n)
         }
-        DataType::Text | DataType::Json => return Ok(Datum::Text(utf8(bytes)?)),
-        DataType::Array(_) | DataType::Int2Vector => return Err(bad_binary(index)),
-        DataType::TextArray => Datum::TextArray(decode_text_array(&mut r)?),
+        DataType::Text | DataType::Json => {
+            let all = std::mem::take(&mut r.bytes);
+            Datum::Text(utf8(all)?)
+        }
+        // oid and the reg* types: an unsigned 32-bit OID.
+        DataType::Reg(_) => Datum::Int(i64::from(r.i32()? as u32)),
+        DataType::Array(_)
+        | DataType::TextArray
+        | DataType::Int2Vector
+        | DataType::OidVector
+        | DataType::Record(_) => {
+            return Err(bad_binary(index));
+        }
         DataType::Date => Datum::Date(match r.i32()? {
             i32::MAX => DAYS_POS_INFINITY,
             i32::MIN => DAYS_NEG_INFINITY,
@@ -170,9 +232,7 @@ pub(crate) fn decode_param(
                 micros,
             })
         }
-    };
-    r.done()?;
-    Ok(d)
+    })
 }
 
 /// PostgreSQL's `numeric_recv`.
@@ -245,13 +305,53 @@ fn decode_numeric(r: &mut Reader<'_>) -> Result<Decimal, Fail> {
 
 /// PostgreSQL's `MaxArraySize`: most elements an array may have.
 const MAX_ARRAY_SIZE: usize = 134_217_727;
+/// PostgreSQL's `MAXDIM`: most dimensions an array may have.
+const MAX_DIMENSIONS: i32 = 6;
+/// PostgreSQL's `FirstGenbkiObjectId`: OIDs below it are built in, and only
+/// a mismatch between two built-in element types is reported.
+const FIRST_GENBKI_OBJECT_ID: u32 = 10_000;
 
-/// PostgreSQL's `array_recv` for a one-dimensional text-like array.
-fn decode_text_array(r: &mut Reader<'_>) -> Result<Vec<Option<String>>, Fail> {
-    let index = r.index;
+/// PostgreSQL's `array_recv` for a one-dimensional array whose elements
+/// are of type `elem` (wire OID `elem_oid`), in its order of checks: the
+/// number of dimensions (22P03 below 0, 54000 above 6), the flags (22P03),
+/// the element type (42804 when both OIDs are built in), the size (54000),
+/// then each element (22P03 when its length overruns the value or its
+/// bytes are not all read).
+fn decode_array(r: &mut Reader<'_>, elem: DataType, elem_oid: u32) -> Result<Vec<Datum>, Fail> {
     let ndim = r.i32()?;
-    let _has_null = r.i32()?;
-    let _elem = r.i32()?;
+    if ndim < 0 {
+        return Err(Box::new(protocol_error(
+            codes::INVALID_BINARY_REPRESENTATION,
+            format!("invalid number of dimensions: {ndim}"),
+        )));
+    }
+    if ndim > MAX_DIMENSIONS {
+        return Err(Box::new(protocol_error(
+            "54000",
+            format!(
+                "number of array dimensions ({ndim}) exceeds the maximum allowed ({MAX_DIMENSIONS})"
+            ),
+        )));
+    }
+    let flags = r.i32()?;
+    if flags != 0 && flags != 1 {
+        return Err(Box::new(protocol_error(
+            codes::INVALID_BINARY_REPRESENTATION,
+            "invalid array flags",
+        )));
+    }
+    let got = r.i32()? as u32;
+    if got != elem_oid && got < FIRST_GENBKI_OBJECT_ID && elem_oid < FIRST_GENBKI_OBJECT_ID {
+        let name = |oid: u32| format_type(i64::from(oid), None);
+        return Err(Box::new(protocol_error(
+            "42804",
+            format!(
+                "binary data has array element type {got} ({}) instead of expected {elem_oid} ({})",
+                name(got),
+                name(elem_oid)
+            ),
+        )));
+    }
     match ndim {
         0 => return Ok(Vec::new()),
         1 => {}
@@ -263,21 +363,33 @@ fn decode_text_array(r: &mut Reader<'_>) -> Result<Vec<Option<String>>, Fail> {
     }
     let len = r.i32()?;
     let _lbound = r.i32()?;
-    let len = usize::try_from(len).map_err(|_| bad_binary(index))?;
-    if len > MAX_ARRAY_SIZE {
-        return Err(Box::new(protocol_error(
-            "54000",
-            format!("array size exceeds the maximum allowed ({MAX_ARRAY_SIZE})"),
-        )));
-    }
+    let len = usize::try_from(len)
+        .ok()
+        .filter(|n| *n <= MAX_ARRAY_SIZE)
+        .ok_or_else(|| {
+            Box::new(protocol_error(
+                "54000",
+                format!("array size exceeds the maximum allowed ({MAX_ARRAY_SIZE})"),
+            ))
+        })?;
     // Every element takes at least 4 bytes: bound the allocation by input.
     let mut items = Vec::with_capacity(len.min(r.bytes.len() / 4));
-    for _ in 0..len {
+    for i in 0..len {
         let n = r.i32()?;
         if n < 0 {
-            items.push(None);
-        } else {
-            items.push(Some(utf8(r.element(n as usize)?)?));
+            items.push(Datum::Null);
+            continue;
+        }
+        let mut er = Reader {
+            bytes: r.element(n as usize)?,
+            index: r.index,
+        };
+        items.push(decode_binary(&mut er, elem)?);
+        if !er.bytes.is_empty() {
+            return Err(Box::new(protocol_error(
+                codes::INVALID_BINARY_REPRESENTATION,
+                format!("improper binary format in array element {}", i + 1),
+            )));
         }
     }
     Ok(items)

@@ -5,13 +5,15 @@
 //! and floats big-endian, `numeric` as base-10000 digits with weight, sign
 //! and display scale, dates as days and timestamps as microseconds since
 //! 2000-01-01 (infinities as the extreme values), `interval` as
-//! microseconds, days, months, and one-dimensional `text[]` with a header.
+//! microseconds, days, months, object identifiers as their 4 bytes, and
+//! one-dimensional arrays (all element types, one path) with a header.
 // The wire protocol is big-endian by definition; the crate-wide lint exists
 // for on-disk formats, which never come here.
 #![allow(clippy::big_endian_bytes)]
 
 use super::session::Fail;
 use super::sqlstate::{codes, protocol_error};
+use crate::db::{Db, Session};
 use crate::index::encode::{
     DAYS_NEG_INFINITY, DAYS_POS_INFINITY, MICROS_NEG_INFINITY, MICROS_POS_INFINITY,
 };
@@ -29,6 +31,12 @@ use pgwire::messages::data::DataRow;
 pub(super) const PG_EPOCH_DAYS: i64 = 10_957;
 /// Microseconds from 1970-01-01 to 2000-01-01.
 pub(super) const PG_EPOCH_MICROS: i64 = PG_EPOCH_DAYS * 86_400 * 1_000_000;
+
+/// The context result values print in: the session's time zone, and the
+/// catalog of the current snapshot (`regclass` values print names).
+pub(crate) fn output_ctx(db: &Db, session: &Session) -> EvalContext {
+    crate::catalog::system::output_context(&db.store().snapshot(), session)
+}
 
 /// The pgwire type of a SQL type.
 pub(crate) fn pg_type(ty: DataType) -> Type {
@@ -64,7 +72,7 @@ fn type_size(ty: DataType) -> i16 {
     match ty {
         DataType::Bool => 1,
         DataType::Int2 => 2,
-        DataType::Int4 | DataType::Float4 | DataType::Date => 4,
+        DataType::Int4 | DataType::Float4 | DataType::Date | DataType::Reg(_) => 4,
         DataType::Int8 | DataType::Float8 | DataType::Timestamp | DataType::TimestampTz => 8,
         DataType::Interval => 16,
         _ => -1,
@@ -188,6 +196,13 @@ pub(super) fn encode_binary(d: &Datum, ty: DataType, out: &mut Vec<u8>) -> SqlRe
             );
         }
         (DataType::Int8, Datum::Int(v)) => out.extend_from_slice(&v.to_be_bytes()),
+        (DataType::Reg(_), Datum::Int(v)) => {
+            out.extend_from_slice(
+                &u32::try_from(*v)
+                    .map_err(|_| out_of_range(ty))?
+                    .to_be_bytes(),
+            );
+        }
         (DataType::Float4, Datum::Float(v)) => out.extend_from_slice(&(*v as f32).to_be_bytes()),
         (DataType::Float8, Datum::Float(v)) => out.extend_from_slice(&v.to_be_bytes()),
         (DataType::Float4, Datum::Int(v)) => out.extend_from_slice(&(*v as f32).to_be_bytes()),
@@ -218,10 +233,20 @@ pub(super) fn encode_binary(d: &Datum, ty: DataType, out: &mut Vec<u8>) -> SqlRe
             out.extend_from_slice(&iv.days.to_be_bytes());
             out.extend_from_slice(&iv.months.to_be_bytes());
         }
-        (DataType::TextArray, Datum::TextArray(items)) => encode_text_array(items, out)?,
-        (DataType::Array(_) | DataType::Int2Vector, Datum::Array(items)) => {
-            encode_array(items, ty, out)?;
+        (DataType::TextArray, Datum::TextArray(items)) => {
+            let text = |s: &Option<String>, out: &mut Vec<u8>| {
+                out.extend_from_slice(s.as_deref().unwrap_or_default().as_bytes());
+                Ok(())
+            };
+            encode_array(items, Type::TEXT.oid(), 1, Option::is_none, text, out)?;
         }
+        (DataType::Array(_) | DataType::Int2Vector | DataType::OidVector, Datum::Array(items)) => {
+            let elem = ty.element().unwrap_or(DataType::Text);
+            let value = |d: &Datum, out: &mut Vec<u8>| encode_binary(d, elem, out);
+            let lower = ty.array_lower_bound();
+            encode_array(items, elem.oid(), lower, Datum::is_null, value, out)?;
+        }
+        (DataType::Record(rt), Datum::Record(items)) => encode_record(items, rt, out)?,
         (_, Datum::Text(s)) => out.extend_from_slice(s.as_bytes()),
         (ty, d) => {
             return Err(SqlError::internal(format!(
@@ -271,74 +296,77 @@ pub(super) fn encode_numeric(n: &Decimal, out: &mut Vec<u8>) {
     }
 }
 
-/// PostgreSQL's `array_send` for a one-dimensional array of a non-text
-/// type (`int2vector` has lower bound 0).
-fn encode_array(items: &[Datum], ty: DataType, out: &mut Vec<u8>) -> SqlResult<()> {
+/// PostgreSQL's `array_send` for a one-dimensional array of element type
+/// `elem_oid` and lower bound `lower`: the header, then each element as a
+/// length and the bytes `write` appends (-1 for a NULL element).
+fn encode_array<T>(
+    items: &[T],
+    elem_oid: u32,
+    lower: i64,
+    is_null: impl Fn(&T) -> bool,
+    mut write: impl FnMut(&T, &mut Vec<u8>) -> SqlResult<()>,
+    out: &mut Vec<u8>,
+) -> SqlResult<()> {
     let too_big = || {
         SqlError::new(
             crate::sql::error::SqlState::ProgramLimitExceeded,
             "array too large to send",
         )
     };
-    let elem = ty.element().unwrap_or(DataType::Text);
     out.extend_from_slice(&i32::from(!items.is_empty()).to_be_bytes());
-    out.extend_from_slice(&i32::from(items.iter().any(Datum::is_null)).to_be_bytes());
-    out.extend_from_slice(&elem.oid().to_be_bytes());
+    out.extend_from_slice(&i32::from(items.iter().any(&is_null)).to_be_bytes());
+    out.extend_from_slice(&elem_oid.to_be_bytes());
     if items.is_empty() {
         return Ok(());
     }
-    out.extend_from_slice(
-        &i32::try_from(items.len())
-            .map_err(|_| too_big())?
-            .to_be_bytes(),
-    );
-    let lower = i32::try_from(ty.array_lower_bound()).unwrap_or(1);
-    out.extend_from_slice(&lower.to_be_bytes());
+    let len = i32::try_from(items.len()).map_err(|_| too_big())?;
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(&i32::try_from(lower).unwrap_or(1).to_be_bytes());
     for item in items {
-        if item.is_null() {
+        if is_null(item) {
             out.extend_from_slice(&(-1i32).to_be_bytes());
             continue;
         }
         let at = out.len();
         out.extend_from_slice(&[0; 4]);
-        encode_binary(item, elem, out)?;
+        write(item, out)?;
         let len = i32::try_from(out.len() - at - 4).map_err(|_| too_big())?;
         out[at..at + 4].copy_from_slice(&len.to_be_bytes());
     }
     Ok(())
 }
 
-/// PostgreSQL's `array_send` for a one-dimensional `text[]`.
-fn encode_text_array(items: &[Option<String>], out: &mut Vec<u8>) -> SqlResult<()> {
+/// PostgreSQL's `record_send`: the field count, then each field's type
+/// OID and length-prefixed binary value (-1 for NULL).
+fn encode_record(
+    items: &[Datum],
+    rt: crate::sql::types::RecordType,
+    out: &mut Vec<u8>,
+) -> SqlResult<()> {
     let too_big = || {
         SqlError::new(
             crate::sql::error::SqlState::ProgramLimitExceeded,
-            "array too large to send",
+            "record too large to send",
         )
     };
-    let has_null = items.iter().any(Option::is_none);
-    out.extend_from_slice(&i32::from(!items.is_empty()).to_be_bytes());
-    out.extend_from_slice(&i32::from(has_null).to_be_bytes());
-    out.extend_from_slice(&Type::TEXT.oid().to_be_bytes());
-    if items.is_empty() {
-        return Ok(());
-    }
+    let fields = rt.fields();
     out.extend_from_slice(
         &i32::try_from(items.len())
             .map_err(|_| too_big())?
             .to_be_bytes(),
     );
-    out.extend_from_slice(&1i32.to_be_bytes());
-    for item in items {
-        match item {
-            None => out.extend_from_slice(&(-1i32).to_be_bytes()),
-            Some(s) => {
-                out.extend_from_slice(
-                    &i32::try_from(s.len()).map_err(|_| too_big())?.to_be_bytes(),
-                );
-                out.extend_from_slice(s.as_bytes());
-            }
+    for (i, item) in items.iter().enumerate() {
+        let ty = fields.get(i).map_or(DataType::Text, |f| f.ty);
+        out.extend_from_slice(&ty.oid().to_be_bytes());
+        if item.is_null() {
+            out.extend_from_slice(&(-1i32).to_be_bytes());
+            continue;
         }
+        let at = out.len();
+        out.extend_from_slice(&[0; 4]);
+        encode_binary(item, ty, out)?;
+        let len = i32::try_from(out.len() - at - 4).map_err(|_| too_big())?;
+        out[at..at + 4].copy_from_slice(&len.to_be_bytes());
     }
     Ok(())
 }

@@ -1,18 +1,20 @@
 //! The extended query protocol: Parse (once per statement, never parsed
 //! again), Describe, Bind/Execute with text and binary values, portals
 //! suspended at `max_rows`, and Sync with the session's transaction status.
+//! As in PostgreSQL, Bind decodes every parameter and checks the result
+//! formats before it answers BindComplete, so a bad value fails the Bind.
 
-use super::decode::decode_param;
+use super::decode::decode_param_oid;
 use super::describe::{Described, describe};
 use super::encode::{
     data_type_of_oid, encode_row, field_info, param_is_binary, pg_type, result_formats,
 };
-use super::handlers::{Conn, Outcome, output_ctx, user_error};
+use super::handlers::{Conn, Outcome, user_error};
 use super::session::{Fail, param_count, returns_rows, rewrite_version, rows_tag};
 use super::sqlstate::{codes, error_info, protocol_error};
 use crate::sql::relation::Relation;
 use crate::sql::scalar::EvalContext;
-use crate::sql::types::DataType;
+use crate::sql::types::{DataType, Datum};
 use async_trait::async_trait;
 use futures::sink::{Sink, SinkExt};
 use parking_lot::Mutex;
@@ -44,6 +46,9 @@ pub(crate) struct Prepared {
     stmt: Arc<Statement>,
     /// Parameter types the client declared in Parse (`Unknown`: infer).
     declared: Vec<DataType>,
+    /// The OIDs the client declared in Parse (0: infer), which tell the
+    /// element type a binary array must carry (`varchar[]`, `text[]`).
+    declared_oids: Vec<u32>,
     /// Parameters the statement takes.
     count: usize,
     /// Describe's answer, once asked.
@@ -86,10 +91,15 @@ impl QueryParser for Parser {
                     .map_or(DataType::Unknown, |t| data_type_of_oid(t.oid()))
             })
             .collect();
+        let declared_oids = types
+            .iter()
+            .map(|t| t.as_ref().map_or(0, Type::oid))
+            .collect();
         let count = param_count(&stmt).max(declared.len());
         Ok(Some(Arc::new(Prepared {
             stmt: Arc::new(stmt),
             declared,
+            declared_oids,
             count,
             described: Mutex::new(None),
         })))
@@ -153,6 +163,32 @@ impl Conn {
         Ok(types)
     }
 
+    /// Decodes the parameters of a Bind message for statement `p`: their
+    /// types and values, or the first value's error.
+    async fn decode_params<B>(
+        &self,
+        p: &Arc<Prepared>,
+        format: &Format,
+        parameters: &[Option<B>],
+    ) -> Result<(Vec<DataType>, Vec<Datum>), Fail>
+    where
+        B: std::ops::Deref<Target = [u8]> + Sync,
+    {
+        let types = self.param_types(p, format).await?;
+        let ctx = self.with_session(|s| super::encode::output_ctx(&self.db, s));
+        let mut params = Vec::with_capacity(types.len());
+        for (i, ty) in types.iter().enumerate() {
+            let raw = parameters.get(i).and_then(|b| b.as_deref());
+            let binary = param_is_binary(format, i)?;
+            let oid = match p.declared_oids.get(i) {
+                Some(oid) if *oid != 0 => *oid,
+                _ => ty.oid(),
+            };
+            params.push(decode_param_oid(raw, binary, *ty, oid, i + 1, &ctx)?);
+        }
+        Ok((types, params))
+    }
+
     /// Decodes a portal's parameters and runs its statement.
     async fn run_portal<C>(
         &self,
@@ -177,24 +213,45 @@ impl Conn {
                 ),
             ))));
         }
-        let types = match self.param_types(&p, &portal.parameter_format).await {
-            Ok(t) => t,
+        let (types, params) = match self
+            .decode_params(&p, &portal.parameter_format, &portal.parameters)
+            .await
+        {
+            Ok(decoded) => decoded,
             Err(f) => return Ok(Err(f)),
         };
-        let ctx = self.with_session(output_ctx);
-        let mut params = Vec::with_capacity(types.len());
-        for (i, ty) in types.iter().enumerate() {
-            let raw = portal.parameters.get(i).and_then(|b| b.as_deref());
-            let binary = match param_is_binary(&portal.parameter_format, i) {
-                Ok(b) => b,
-                Err(f) => return Ok(Err(f)),
-            };
-            match decode_param(raw, binary, *ty, i + 1, &ctx) {
-                Ok(d) => params.push(d),
-                Err(f) => return Ok(Err(f)),
-            }
-        }
         self.execute(client, p.stmt.clone(), types, params).await
+    }
+
+    /// What PostgreSQL's Bind does after the counts: decode every
+    /// parameter (so a bad value fails the Bind, before BindComplete), then
+    /// check the result-format count against the statement's columns
+    /// (`08P01`; only when there is more than one format code and the
+    /// statement returns rows).
+    async fn check_bind_values(&self, p: &Arc<Prepared>, message: &Bind) -> Result<(), Fail> {
+        if p.count > 0 {
+            let format = match message.parameter_format_codes.as_slice() {
+                [] => Format::UnifiedText,
+                [code] => Format::from(*code),
+                codes => Format::Individual(codes.to_vec()),
+            };
+            self.decode_params(p, &format, &message.parameters).await?;
+        }
+        let formats = message.result_column_format_codes.len();
+        if formats > 1
+            && returns_rows(&p.stmt)
+            && let Some(cols) = self.described(p).await?.columns
+            && cols.len() != formats
+        {
+            return Err(Box::new(protocol_error(
+                codes::PROTOCOL_VIOLATION,
+                format!(
+                    "bind message has {formats} result formats but query has {} columns",
+                    cols.len()
+                ),
+            )));
+        }
+        Ok(())
     }
 
     fn take_described_rows(&self, portal: &Portal<Arc<Prepared>>) -> Option<Arc<Relation>> {
@@ -330,6 +387,11 @@ impl ExtendedQueryHandler for Conn {
         };
         let required = statement.as_ref().map_or(0, |s| s.statement.count);
         check_bind(&message, shown, required)?;
+        if let Some(statement) = &statement {
+            self.check_bind_values(&statement.statement, &message)
+                .await
+                .map_err(user_error)?;
+        }
         match statement {
             Some(statement) => {
                 let portal = Portal::try_new(&message, statement)?;
@@ -469,7 +531,7 @@ impl ExtendedQueryHandler for Conn {
             Some(rel) => Outcome::Rows {
                 rel,
                 tag: rows_tag(&p.stmt),
-                ctx: self.with_session(output_ctx),
+                ctx: self.with_session(|s| super::encode::output_ctx(&self.db, s)),
             },
             None => self.run_portal(client, portal).await?.map_err(user_error)?,
         };

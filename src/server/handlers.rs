@@ -88,15 +88,6 @@ pub(super) enum Outcome {
     },
 }
 
-pub(super) fn output_ctx(session: &Session) -> EvalContext {
-    EvalContext {
-        now_micros: 0,
-        timezone_offset_secs: session.timezone_offset_secs(),
-        params: Vec::new(),
-        catalog: None,
-    }
-}
-
 pub(super) fn user_error(f: Fail) -> PgWireError {
     PgWireError::UserError(f)
 }
@@ -271,7 +262,7 @@ impl Conn {
                 let result = self
                     .blocking(move |db, session| {
                         db.run(session, &s2, &types, &params)
-                            .map(|r| (r, output_ctx(session)))
+                            .map(|r| (r, super::encode::output_ctx(db, session)))
                     })
                     .await
                     .and_then(|r| r);

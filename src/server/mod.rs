@@ -38,8 +38,12 @@
 //!   pgwire decodes them); an unknown portal is `34000`, an unknown
 //!   statement `26000`; Bind counts that do not match are `08P01`; a binary
 //!   parameter shorter than its type is `08P01`, a longer one `22P03`; a
-//!   startup packet of a protocol other than 3.x is FATAL `0A000`; a
-//!   message type not valid after startup is FATAL `08P01`.
+//!   binary array whose header names another element type is `42804`; a
+//!   Bind with more than one result format but not one per column is
+//!   `08P01`; a Bind that fails sends no BindComplete; a startup packet of
+//!   a protocol other than 3.x is FATAL `0A000`, one of 3.1 or later (or
+//!   with `_pq_.` options) gets NegotiateProtocolVersion and goes on in
+//!   3.0; a message type not valid after startup is FATAL `08P01`.
 
 pub mod auth;
 mod copy;

@@ -17,16 +17,16 @@ use crate::db::{Session, parse_timezone};
 use async_trait::async_trait;
 use futures::sink::{Sink, SinkExt};
 use parking_lot::Mutex;
-use pgwire::api::auth::{
-    StartupHandler, protocol_negotiation, save_startup_parameters_to_metadata,
-};
+use pgwire::api::auth::{StartupHandler, save_startup_parameters_to_metadata};
 use pgwire::api::cancel::CancelHandler;
 use pgwire::api::{ClientInfo, METADATA_DATABASE, METADATA_USER, PgWireConnectionState};
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::cancel::CancelRequest;
 use pgwire::messages::response::{NoticeResponse, ReadyForQuery, TransactionStatus};
-use pgwire::messages::startup::{Authentication, BackendKeyData, ParameterStatus, Startup};
-use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
+use pgwire::messages::startup::{
+    Authentication, BackendKeyData, NegotiateProtocolVersion, ParameterStatus, Startup,
+};
+use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage, ProtocolVersion};
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 
@@ -116,6 +116,40 @@ fn parameter_statuses(session: &Session) -> Vec<(String, String)> {
         ("standard_conforming_strings".into(), "on".into()),
         ("TimeZone".into(), setting("timezone")),
     ]
+}
+
+/// The protocol version PostgreSQL 15 speaks (3.0), as the full number it
+/// sends in NegotiateProtocolVersion.
+const PROTOCOL_3_0: i32 = 3 << 16;
+
+/// PostgreSQL 15's answer to a 3.x startup packet (other major versions
+/// never get here, see `framing.rs`): it speaks 3.0 only, so a newer minor
+/// version, or protocol options (`_pq_.` parameters, none of which it
+/// knows), get a NegotiateProtocolVersion first — the newest version it
+/// supports and the options it did not recognise — and the connection
+/// goes on in 3.0. (The options are listed in name order; PostgreSQL lists
+/// them in packet order, which pgwire's startup message does not keep.)
+async fn negotiate_protocol<C>(client: &mut C, startup: &Startup) -> PgWireResult<()>
+where
+    C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+    C::Error: Debug,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    client.set_protocol_version(ProtocolVersion::PROTOCOL3_0);
+    let unrecognized: Vec<String> = startup
+        .parameters
+        .keys()
+        .filter(|k| k.starts_with("_pq_."))
+        .cloned()
+        .collect();
+    if startup.protocol_number_minor > 0 || !unrecognized.is_empty() {
+        client
+            .send(PgWireBackendMessage::NegotiateProtocolVersion(
+                NegotiateProtocolVersion::new(PROTOCOL_3_0, unrecognized),
+            ))
+            .await?;
+    }
+    Ok(())
 }
 
 /// A password exchange in progress, kept in the connection's session
@@ -279,7 +313,7 @@ impl StartupHandler for Conn {
                 ));
             }
         };
-        protocol_negotiation(client, &startup).await?;
+        negotiate_protocol(client, &startup).await?;
         save_startup_parameters_to_metadata(client, &startup);
         let Some(user) = client.metadata().get(METADATA_USER).cloned() else {
             return Err(fatal(

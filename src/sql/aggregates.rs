@@ -2,9 +2,15 @@
 //! bitmap aggregate specs, typing and finalizing their results like
 //! PostgreSQL (`COUNT` is `bigint`, `SUM(int)` is `bigint`, `SUM(bigint)` and
 //! `AVG(int)` are `numeric`, …). The order-sensitive aggregates
-//! (`string_agg`, `array_agg`, `json_agg`) are in [`collect`].
+//! (`string_agg`, `array_agg`, `json_agg`) are in [`collect`], the row by
+//! row state of any aggregate in [`accum`], the aggregates of an audience
+//! table that are not computed on bitmaps in [`on_rows`], GROUP BY over
+//! small relations in `relation`, and the GROUP BY list in [`groups`].
 
+pub mod accum;
 pub mod collect;
+pub mod groups;
+pub mod on_rows;
 mod relation;
 
 pub use relation::aggregate_relation;
@@ -22,20 +28,54 @@ use sqlparser::ast::{
 };
 use std::ops::ControlFlow;
 
-/// Names of the aggregate functions audb computes on bitmaps.
-const AGGREGATES: &[&str] = &[
-    "count",
-    "sum",
-    "avg",
-    "min",
-    "max",
-    "bool_and",
-    "bool_or",
-    "every",
-    "string_agg",
-    "array_agg",
-    "json_agg",
+/// How audb computes an aggregate function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AggClass {
+    /// Computed on bitmaps for a column of an audience table (on rows for
+    /// other arguments and over small relations).
+    Bitmap,
+    /// Collects the group's rows, then sorts and folds them
+    /// ([`collect`]): on rows.
+    Collecting,
+    /// A PostgreSQL aggregate audb does not compute (0A000); known so that
+    /// it is an aggregate wherever one is not allowed (42803).
+    Unsupported,
+}
+
+/// The aggregate functions PostgreSQL has that audb knows, with how audb
+/// computes them.
+pub const AGGREGATES: &[(&str, AggClass)] = &[
+    ("count", AggClass::Bitmap),
+    ("sum", AggClass::Bitmap),
+    ("avg", AggClass::Bitmap),
+    ("min", AggClass::Bitmap),
+    ("max", AggClass::Bitmap),
+    ("bool_and", AggClass::Bitmap),
+    ("bool_or", AggClass::Bitmap),
+    ("every", AggClass::Bitmap),
+    ("string_agg", AggClass::Collecting),
+    ("array_agg", AggClass::Collecting),
+    ("json_agg", AggClass::Collecting),
+    ("stddev", AggClass::Unsupported),
+    ("stddev_samp", AggClass::Unsupported),
+    ("stddev_pop", AggClass::Unsupported),
+    ("variance", AggClass::Unsupported),
+    ("var_samp", AggClass::Unsupported),
+    ("var_pop", AggClass::Unsupported),
+    ("percentile_cont", AggClass::Unsupported),
+    ("percentile_disc", AggClass::Unsupported),
+    ("mode", AggClass::Unsupported),
+    ("jsonb_agg", AggClass::Unsupported),
 ];
+
+/// How audb computes aggregate `name` (lower case); `None` if it is not
+/// an aggregate.
+pub fn aggregate_class(name: &str) -> Option<AggClass> {
+    AGGREGATES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, class)| *class)
+}
 
 /// One aggregate call of a query, resolved against the audience table.
 #[derive(Clone, Debug, PartialEq)]
@@ -116,7 +156,7 @@ fn function_name(f: &Function) -> Option<String> {
 
 /// Whether `f` is a plain (not window) aggregate call.
 fn is_aggregate_call(f: &Function) -> bool {
-    f.over.is_none() && function_name(f).is_some_and(|n| AGGREGATES.contains(&n.as_str()))
+    f.over.is_none() && function_name(f).is_some_and(|n| aggregate_class(&n).is_some())
 }
 
 /// Whether `e` contains a plain aggregate call.
@@ -163,6 +203,11 @@ pub struct RawAgg {
 
 fn raw_agg(f: &Function) -> SqlResult<RawAgg> {
     let name = function_name(f).unwrap_or_default();
+    if aggregate_class(&name) == Some(AggClass::Unsupported) {
+        return Err(SqlError::unsupported(format!(
+            "the aggregate function {name}"
+        )));
+    }
     let mut filter = f.filter.as_deref().cloned();
     let mut extra = None;
     let mut order_by = Vec::new();
@@ -262,6 +307,17 @@ pub fn extract_aggregates(e: &mut Expr, out: &mut Vec<RawAgg>) -> SqlResult<()> 
             {
                 match raw_agg(f) {
                     Ok(raw) => {
+                        if raw
+                            .arg
+                            .as_ref()
+                            .is_some_and(crate::sql::project_set::calls_srf)
+                        {
+                            self.err = Some(SqlError::new(
+                                SqlState::FeatureNotSupported,
+                                "aggregate function calls cannot contain set-returning function calls",
+                            ).with_hint("You might be able to move the set-returning function into a LATERAL FROM item."));
+                            return ControlFlow::Break(());
+                        }
                         if raw.arg.as_ref().is_some_and(has_aggregate) {
                             self.err = Some(SqlError::new(
                                 SqlState::GroupingError,
@@ -421,11 +477,8 @@ pub fn agg_spec(
             },
         });
     }
-    if collect::COLLECTING.contains(&raw.name.as_str()) {
-        return Err(SqlError::unsupported(format!(
-            "{}() on an audience table",
-            raw.name
-        )));
+    if aggregate_class(&raw.name) == Some(AggClass::Collecting) {
+        return Err(SqlError::unsupported(format!("{}() on bitmaps", raw.name)));
     }
     let arg = match &raw.arg {
         None => None,

@@ -1,8 +1,14 @@
 //! `SELECT` on an audience table: the bitmap leaf plus the relational rest.
 
-use super::aggregates::{ArgRef, agg_spec, cut_aggregates_and_groups, has_aggregate};
+use super::aggregates::aggregate_relation;
+use super::aggregates::groups::resolve_group_by;
+use super::aggregates::on_rows::{Placement, complete_leaf, referenced_names};
+use super::aggregates::{
+    AggClass, ArgRef, agg_spec, aggregate_class, cut_aggregates_and_groups, has_aggregate,
+};
 use super::error::{SqlError, SqlResult, SqlState};
 use super::predicate::{ColRef, fold_ident};
+use super::project_set::{expand, has_srf};
 use super::relation::{Column, Relation};
 use super::scalar::Scope;
 use super::select::{
@@ -16,9 +22,7 @@ use crate::exec::filter::Pred;
 use crate::exec::rows::Fetch;
 use crate::index::TagKind;
 use crate::storage::TableSnapshot;
-use sqlparser::ast::{
-    Expr, Function, GroupByExpr, Ident, ObjectNamePart, OrderBy, Select, Value, Visit, Visitor,
-};
+use sqlparser::ast::{Expr, Function, Ident, ObjectNamePart, OrderBy, Select, Visit, Visitor};
 use std::ops::ControlFlow;
 
 fn quoted(name: &str) -> Expr {
@@ -65,14 +69,9 @@ pub fn select_audience(
         }
     }
     let mut order = order_keys(order_by)?;
-    let group_exprs = match &select.group_by {
-        GroupByExpr::Expressions(g, mods) if mods.is_empty() => g.clone(),
-        _ => {
-            return Err(SqlError::unsupported(
-                "GROUP BY ALL, ROLLUP, CUBE and GROUPING SETS",
-            ));
-        }
-    };
+    let group_exprs = resolve_group_by(select, &list, &|id| {
+        audience_column(table, &fold_ident(id)).is_some()
+    })?;
     let aggregated = !group_exprs.is_empty()
         || select.having.is_some()
         || list.iter().any(|(_, e)| has_aggregate(e))
@@ -88,39 +87,46 @@ pub fn select_audience(
         );
     }
 
+    // Group keys other than columns and one unnest(set column) — set-
+    // returning functions, expressions, the key, a whole set column — are
+    // computed on the relational layer over the WHERE's rows (several SRFs
+    // run in lockstep there, as in PostgreSQL; bitmap groups would cross
+    // them).
+    let on_bitmaps = |g: &Expr| -> bool {
+        let (e, set) = match unnest_arg(g) {
+            Some(col) => (col, true),
+            None => (g, false),
+        };
+        matches!(
+            col_ref_of(ctx, table, alias, e),
+            Ok(Some(ColRef::Tag(c))) if (c.ty.kind() == TagKind::MultiValued) == set
+        )
+    };
+    let unnests = group_exprs
+        .iter()
+        .filter(|g| unnest_arg(g).is_some())
+        .count();
+    if unnests > 1 || !group_exprs.iter().all(on_bitmaps) {
+        let mut fetch = vec![(schema.key_name.clone(), Fetch::Key)];
+        for c in schema
+            .columns
+            .iter()
+            .filter(|c| !catalog::is_hidden(&c.name))
+        {
+            fetch.push((c.name.clone(), Fetch::Tag(c.id, c.ty)));
+        }
+        let rel = fetch_relation(ctx, table, &pred, &fetch, 0, None)?;
+        let quals = vec![Some(alias.to_owned()); rel.columns.len()];
+        return aggregate_relation(ctx, &rel, &quals, select, list, order_by, offset, limit);
+    }
+
     // Group keys: columns (by name, alias or ordinal) or unnest(col).
     let mut groups: Vec<(Option<String>, Expr)> = Vec::new();
     let mut group_by: Vec<GroupBy> = Vec::new();
-    for g in &group_exprs {
-        let g = match g {
-            Expr::Value(v) => match &v.value {
-                Value::Number(n, _) => {
-                    let k: usize = n.parse().unwrap_or(0);
-                    list.get(k.wrapping_sub(1))
-                        .map(|(_, e)| e.clone())
-                        .ok_or_else(|| {
-                            SqlError::new(
-                                SqlState::InvalidColumnReference,
-                                format!("GROUP BY position {n} is not in select list"),
-                            )
-                        })?
-                }
-                _ => return Err(SqlError::unsupported("GROUP BY a constant")),
-            },
-            Expr::Identifier(id) if audience_column(table, &fold_ident(id)).is_none() => {
-                let n = fold_ident(id);
-                list.iter()
-                    .find(|(name, _)| *name == n)
-                    .map(|(_, e)| e.clone())
-                    .ok_or_else(|| {
-                        SqlError::new(
-                            SqlState::UndefinedColumn,
-                            format!("column \"{n}\" does not exist"),
-                        )
-                    })?
-            }
-            other => other.clone(),
-        };
+    for g in group_exprs {
+        if matches!(g, Expr::Value(_)) {
+            return Err(SqlError::unsupported("GROUP BY a constant"));
+        }
         if let Some(col) = unnest_arg(&g) {
             match col_ref_of(ctx, table, alias, col)? {
                 Some(ColRef::Tag(c)) if c.ty.kind() == TagKind::MultiValued => {
@@ -166,11 +172,31 @@ pub fn select_audience(
         })
     };
     let compile_filter = |e: &Expr| where_pred(ctx, table, alias, Pred::Const(Some(true)), Some(e));
-    let calls = raws
-        .iter()
-        .map(|r| agg_spec(r, &resolve, &compile_filter))
-        .collect::<SqlResult<Vec<_>>>()?;
+    // Calls on bitmaps where they can be, the others on the rows.
+    let mut calls = Vec::new();
+    let mut placement = Vec::with_capacity(raws.len());
+    for r in &raws {
+        let spec = match aggregate_class(&r.name) {
+            Some(AggClass::Bitmap) => agg_spec(r, &resolve, &compile_filter),
+            _ => Err(SqlError::unsupported("a collecting aggregate on bitmaps")),
+        };
+        match spec {
+            Ok(call) => {
+                placement.push(Placement::Bitmap(calls.len()));
+                calls.push(call);
+            }
+            Err(e) if e.state == SqlState::FeatureNotSupported => {
+                placement.push(Placement::Rows);
+            }
+            Err(e) => return Err(e),
+        }
+    }
     let leaf = run_aggregate_leaf(ctx, table, &pred, &group_by, &calls)?;
+    let leaf = if placement.iter().all(|p| matches!(p, Placement::Bitmap(_))) {
+        leaf
+    } else {
+        complete_leaf(ctx, table, alias, &pred, &group_by, leaf, &raws, &placement)?
+    };
     let columns = leaf.columns.clone();
     let group_columns: Vec<Option<String>> = groups.iter().map(|(n, _)| n.clone()).collect();
     let scope = GroupScope {
@@ -186,7 +212,17 @@ pub fn select_audience(
         }
         None => leaf,
     };
-    finish_select(ctx, &leaf, &scope, list, distinct, &order, offset, limit)
+    if !has_srf(&list) {
+        return finish_select(ctx, &leaf, &scope, list, distinct, &order, offset, limit);
+    }
+    // Set-returning functions over the groups run after grouping.
+    let quals = vec![None; leaf.columns.len()];
+    let e = expand(ctx, leaf, quals, list)?;
+    let scope = GroupScope {
+        columns: &e.rel.columns,
+        ..scope
+    };
+    finish_select(ctx, &e.rel, &scope, e.list, distinct, &order, offset, limit)
 }
 
 fn unnest_arg(e: &Expr) -> Option<&Expr> {
@@ -278,27 +314,6 @@ fn has_window(e: &Expr) -> bool {
         }
     }
     e.visit(&mut Find(0)).is_break()
-}
-
-/// Column names an expression references.
-fn referenced_names(e: &Expr, out: &mut Vec<String>) {
-    struct Collect<'a>(&'a mut Vec<String>);
-    impl Visitor for Collect<'_> {
-        type Break = ();
-        fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
-            match e {
-                Expr::Identifier(id) => self.0.push(fold_ident(id)),
-                Expr::CompoundIdentifier(parts) => {
-                    if let Some(last) = parts.last() {
-                        self.0.push(fold_ident(last));
-                    }
-                }
-                _ => {}
-            }
-            ControlFlow::Continue(())
-        }
-    }
-    let _ = e.visit(&mut Collect(out));
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -10,7 +10,7 @@ use super::read_only;
 use super::select::{QueryCtx, table_name};
 use crate::catalog::{self, Catalog, ViewDef};
 use crate::exec::filter::{Pred, ShardEval};
-use crate::exec::parallel::map_shards;
+use crate::exec::pool::map_shards_pooled;
 use crate::index::{ColumnType, KeyType};
 use crate::storage::{Store, WriteBatch, WriteOp};
 use sqlparser::ast::{
@@ -18,6 +18,7 @@ use sqlparser::ast::{
     DataType as AstType, ExactNumberInfo, ObjectName, Query, SetExpr, TableConstraint,
     TimezoneInfo,
 };
+use std::sync::Arc;
 
 /// The stored column type of a declared SQL type.
 pub fn column_type(t: &AstType) -> SqlResult<ColumnType> {
@@ -143,6 +144,7 @@ pub fn create_table(store: &Store, ct: &CreateTable) -> SqlResult<String> {
         ));
     }
     let (schema, name) = table_name(&ct.name)?;
+    drop::check_schema(schema.as_deref())?;
     read_only::refuse_system_schema(schema.as_deref(), &name)?;
     check_name(&name)?;
     let snapshot = store.snapshot();
@@ -231,7 +233,13 @@ pub fn alter_table(
         let t = match drop::existing(&snapshot, schema.as_deref(), &table) {
             Ok(drop::Kind::Table) => snapshot.table(&table),
             Ok(_) => None,
-            Err(e) if e.state == SqlState::UndefinedTable && if_exists => {
+            Err(e)
+                if if_exists
+                    && matches!(
+                        e.state,
+                        SqlState::UndefinedTable | SqlState::InvalidSchemaName
+                    ) =>
+            {
                 return Ok("ALTER TABLE".into());
             }
             Err(e) => return Err(e),
@@ -378,6 +386,7 @@ fn fold_ident_part(p: &sqlparser::ast::ObjectNamePart) -> String {
 /// `CREATE [MATERIALIZED] VIEW`. The query runs once to validate it.
 pub fn create_view(store: &Store, ctx: &QueryCtx<'_>, cv: &CreateView) -> SqlResult<String> {
     let (schema, name) = table_name(&cv.name)?;
+    drop::check_schema(schema.as_deref())?;
     read_only::refuse_system_schema(schema.as_deref(), &name)?;
     check_name(&name)?;
     let tag = if cv.materialized {
@@ -499,11 +508,13 @@ fn refresh_members(
             format!("relation \"{base}\" does not exist"),
         ));
     };
-    let parts = map_shards(table.shard_count(), ctx.cancel, |shard| {
-        let eval = ShardEval::new(&table, shard)?;
-        let members = eval.eval_true(filter)?;
+    let job = Arc::new((table.clone(), filter.clone()));
+    let parts = map_shards_pooled(table.shard_count(), ctx.cancel, move |shard| {
+        let (table, filter) = job.as_ref();
+        let members = ShardEval::new(table, shard)?.eval_true(filter)?;
         let old = table.bitmap(col, crate::storage::ColumnRead::True, shard)?;
-        Ok((members.clone(), old.as_ref() - &members))
+        let left = old.as_ref() - &members;
+        Ok((members, left))
     })?;
     let mut members = roaring::RoaringBitmap::new();
     let mut left = roaring::RoaringBitmap::new();

@@ -14,8 +14,8 @@ use super::scalar;
 use super::select::{EmptyScope, QueryCtx, run_query, table_name, where_pred};
 use super::types::{DataType, Datum};
 use crate::exec::convert::{encode_key, encode_value};
-use crate::exec::filter::{Pred, ShardEval};
-use crate::exec::parallel::map_shards;
+use crate::exec::filter::Pred;
+use crate::exec::rows::select_shards;
 use crate::storage::{ColumnId, Store, TableSnapshot, UpsertMode, WriteBatch, WriteOp};
 use sqlparser::ast::{
     Assignment, AssignmentTarget, Delete, Expr, FromTable, Insert, ObjectName, OnConflictAction,
@@ -365,17 +365,15 @@ fn assignment_column(a: &Assignment) -> SqlResult<String> {
     }
 }
 
-/// The live rows where `filter` is TRUE.
+/// The live rows where `filter` is TRUE, selected shard by shard on the
+/// worker pool; a cancel or timeout stops it before anything is written.
 fn matching_rows(
     ctx: &QueryCtx<'_>,
     table: &TableSnapshot,
     filter: &Pred,
 ) -> SqlResult<roaring::RoaringBitmap> {
-    let parts = map_shards(table.shard_count(), ctx.cancel, |shard| {
-        ShardEval::new(table, shard)?.eval_true(filter)
-    })?;
     let mut rows = roaring::RoaringBitmap::new();
-    for p in parts {
+    for p in select_shards(table, filter, ctx.cancel)? {
         rows |= p;
     }
     Ok(rows)

@@ -26,6 +26,8 @@ pub enum SqlState {
     DuplicateColumn,
     /// 42702 ambiguous_column
     AmbiguousColumn,
+    /// 42712 duplicate_alias
+    DuplicateAlias,
     /// 42803 grouping_error
     GroupingError,
     /// 42P10 invalid_column_reference
@@ -92,6 +94,10 @@ pub enum SqlState {
     NoActiveSqlTransaction,
     /// 3D000 invalid_catalog_name
     InvalidCatalogName,
+    /// 3F000 invalid_schema_name
+    InvalidSchemaName,
+    /// 42602 invalid_name
+    InvalidName,
     /// 53300 too_many_connections
     TooManyConnections,
     /// 08P01 protocol_violation
@@ -130,6 +136,7 @@ impl SqlState {
             DuplicateTable => "42P07",
             DuplicateColumn => "42701",
             AmbiguousColumn => "42702",
+            DuplicateAlias => "42712",
             GroupingError => "42803",
             InvalidColumnReference => "42P10",
             UndefinedParameter => "42P02",
@@ -163,6 +170,8 @@ impl SqlState {
             IoError => "58030",
             NoActiveSqlTransaction => "25P01",
             InvalidCatalogName => "3D000",
+            InvalidSchemaName => "3F000",
+            InvalidName => "42602",
             TooManyConnections => "53300",
             ProtocolViolation => "08P01",
             InvalidBinaryRepresentation => "22P03",

@@ -11,10 +11,11 @@
 use super::error::SqlResult;
 use super::select::{QueryCtx, table_name, where_pred};
 use crate::exec::filter::{NodeStats, Pred, ShardEval};
-use crate::exec::parallel::map_shards;
+use crate::exec::pool::map_shards_pooled;
 use crate::index::bsi::CompareOp;
 use crate::storage::TableSnapshot;
 use sqlparser::ast::{Query, SetExpr, TableFactor};
+use std::sync::Arc;
 use std::time::Instant;
 
 fn op_symbol(op: CompareOp) -> &'static str {
@@ -142,19 +143,24 @@ fn explain(ctx: &QueryCtx<'_>, q: &Query, analyze: bool) -> SqlResult<Vec<String
                 describe(&t, &pred, 1, None, &mut out);
                 return Ok(out);
             }
-            let stats = NodeStats::default();
+            // The stats are keyed by node address: `describe` must read the
+            // very tree the shards evaluated, the one inside `job`.
+            let job = Arc::new((t.clone(), pred, NodeStats::default()));
+            let shared = job.clone();
             let started = Instant::now();
-            let counts = map_shards(t.shard_count(), ctx.cancel, |shard| {
-                let eval = ShardEval::new(&t, shard)?.with_stats(&stats);
-                Ok(eval.eval_true(&pred)?.len())
+            let counts = map_shards_pooled(t.shard_count(), ctx.cancel, move |shard| {
+                let (t, pred, stats) = shared.as_ref();
+                let eval = ShardEval::new(t, shard)?.with_stats(stats);
+                Ok(eval.eval_true(pred)?.len())
             })?;
             let took = started.elapsed();
+            let (_, pred, stats) = job.as_ref();
             out[0].push_str(&format!(
                 "  (actual rows={} time={:.3} ms)",
                 counts.iter().sum::<u64>(),
                 took.as_secs_f64() * 1000.0
             ));
-            describe(&t, &pred, 1, Some(&stats), &mut out);
+            describe(&t, pred, 1, Some(stats), &mut out);
             return Ok(out);
         }
     }

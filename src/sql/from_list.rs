@@ -13,10 +13,13 @@
 //! the whole `WHERE` still runs above, so pushing a conjunct down only
 //! saves work.
 //!
-//! A function in FROM may read the columns of the items before it
-//! (PostgreSQL's implicit `LATERAL` for functions; subqueries need the
-//! keyword): it runs once with those names unknown, and when it used them
-//! it runs again for each row of the items it follows.
+//! A function or a `LATERAL` subquery may read the columns of the items
+//! before it ([`lateral`]); any other item that names them gets
+//! PostgreSQL's "cannot be referenced from this part of the query".
+//! `JOIN … USING` and `NATURAL JOIN` are [`using`]'s.
+
+mod lateral;
+mod using;
 
 use super::error::{SqlError, SqlResult};
 use super::join::{self, Kind, Qualified, bind_on, join_two, to_qualified};
@@ -27,8 +30,7 @@ use super::select::{QueryCtx, RelScope, Source, audience_column, factor_source, 
 use super::subquery::OuterFrame;
 use super::types::{DataType, Datum};
 use sqlparser::ast::{
-    BinaryOperator, Expr, JoinConstraint, JoinOperator, Query, TableFactor, TableWithJoins, Visit,
-    Visitor,
+    BinaryOperator, Expr, JoinConstraint, JoinOperator, Query, TableWithJoins, Visit, Visitor,
 };
 use std::ops::ControlFlow;
 
@@ -120,19 +122,10 @@ struct Item<'a> {
     /// Its rows (for a deferred item: its columns from a run with the
     /// earlier items' names unknown).
     q: Qualified,
-    /// Set when the item is a function that reads the items before it:
-    /// it runs again for each of their rows.
-    lateral: Option<&'a TableFactor>,
-}
-
-/// Whether a FROM item may read the items before it.
-fn lateral_capable(f: &TableFactor) -> bool {
-    match f {
-        TableFactor::Table { args, .. } => args.is_some(),
-        TableFactor::Function { .. } | TableFactor::UNNEST { .. } => true,
-        TableFactor::Derived { lateral, .. } => *lateral,
-        _ => false,
-    }
+    /// Set when the item (a function or a `LATERAL` subquery, possibly
+    /// inside its joins) reads the items before it: it runs again for each
+    /// of their rows.
+    lateral: Option<&'a TableWithJoins>,
 }
 
 /// The columns and qualifiers of several items side by side.
@@ -223,34 +216,99 @@ fn push_to_audience(ctx: &QueryCtx<'_>, source: Source, conj: &mut [Conjunct<'_>
     }
 }
 
-/// One FROM item with its explicit joins (`a JOIN b ON …`).
+/// The frames over the FROM items before the current one (`None`: there
+/// are none, names resolve in the enclosing query).
+#[derive(Clone, Copy, Default)]
+struct Earlier<'f> {
+    /// What an item that is not `LATERAL` sees of them (only the error
+    /// that says it cannot reference them).
+    hidden: Option<&'f OuterFrame<'f>>,
+    /// What a `LATERAL` item (or a function) sees of them: their columns.
+    live: Option<&'f OuterFrame<'f>>,
+}
+
+/// A context like `ctx` (same depth) whose enclosing names are `frame`'s.
+fn with_outer<'b>(ctx: &'b QueryCtx<'_>, frame: &'b OuterFrame<'b>) -> SqlResult<QueryCtx<'b>> {
+    let mut nested = ctx.nested_in(Some(frame))?;
+    nested.depth = ctx.depth;
+    Ok(nested)
+}
+
+/// How an explicit join pairs rows.
+enum Constraint<'a> {
+    /// `ON cond` (`None`: `CROSS JOIN`, every pair).
+    On(Option<&'a Expr>),
+    /// `USING (columns)`.
+    Using(Vec<String>),
+    /// `NATURAL`.
+    Natural,
+}
+
+/// The kind and constraint of an explicit join.
+fn join_kind(op: &JoinOperator) -> SqlResult<(Kind, Constraint<'_>)> {
+    let (kind, constraint) = match op {
+        JoinOperator::Join(c) | JoinOperator::Inner(c) => (Kind::Inner, Some(c)),
+        JoinOperator::Left(c) | JoinOperator::LeftOuter(c) => (Kind::Left, Some(c)),
+        JoinOperator::Right(c) | JoinOperator::RightOuter(c) => (Kind::Right, Some(c)),
+        JoinOperator::FullOuter(c) => (Kind::Full, Some(c)),
+        JoinOperator::CrossJoin(_) => (Kind::Inner, None),
+        other => return Err(SqlError::unsupported(format!("the join {other:?}"))),
+    };
+    let constraint = match constraint {
+        Some(JoinConstraint::On(e)) => Constraint::On(Some(e)),
+        Some(JoinConstraint::None) | None => Constraint::On(None),
+        Some(JoinConstraint::Using(names)) => Constraint::Using(using::using_names(names)?),
+        Some(JoinConstraint::Natural) => Constraint::Natural,
+        Some(JoinConstraint::UsingAlias(..)) => {
+            return Err(SqlError::unsupported("JOIN … USING (…) AS alias"));
+        }
+    };
+    Ok((kind, constraint))
+}
+
+/// One FROM item with its explicit joins (`a JOIN b ON …`); `earlier` are
+/// the frames of the items before it in the FROM list.
 fn joined_item(
     ctx: &QueryCtx<'_>,
     item: &TableWithJoins,
     conj: &mut [Conjunct<'_>],
+    earlier: Earlier<'_>,
 ) -> SqlResult<Qualified> {
-    let mut source = factor_source(ctx, &item.relation)?;
+    let frame = if lateral::capable(&item.relation) {
+        earlier.live
+    } else {
+        earlier.hidden
+    };
+    let mut source = match frame {
+        Some(f) => factor_source(&with_outer(ctx, f)?, &item.relation)?,
+        None => factor_source(ctx, &item.relation)?,
+    };
     if item.joins.is_empty() {
         source = push_to_audience(ctx, source, conj);
     }
     let mut cur = to_qualified(ctx, source)?;
     for j in &item.joins {
-        let right = to_qualified(ctx, factor_source(ctx, &j.relation)?)?;
-        let (kind, constraint) = match &j.join_operator {
-            JoinOperator::Join(c) | JoinOperator::Inner(c) => (Kind::Inner, Some(c)),
-            JoinOperator::Left(c) | JoinOperator::LeftOuter(c) => (Kind::Left, Some(c)),
-            JoinOperator::Right(c) | JoinOperator::RightOuter(c) => (Kind::Right, Some(c)),
-            JoinOperator::FullOuter(c) => (Kind::Full, Some(c)),
-            JoinOperator::CrossJoin(_) => (Kind::Inner, None),
-            other => return Err(SqlError::unsupported(format!("the join {other:?}"))),
+        let (kind, constraint) = join_kind(&j.join_operator)?;
+        if let Constraint::On(on) = constraint
+            && lateral::capable(&j.relation)
+        {
+            cur = lateral::join(ctx, cur, &j.relation, kind, on, earlier.live)?;
+            continue;
+        }
+        let right = {
+            let scope = cur.scope();
+            let hidden = OuterFrame::hidden(&scope, earlier.hidden.or(ctx.outer));
+            let nested = with_outer(ctx, &hidden)?;
+            to_qualified(&nested, factor_source(&nested, &j.relation)?)?
         };
-        let on = match constraint {
-            Some(JoinConstraint::On(e)) => Some(e),
-            Some(JoinConstraint::None) | None => None,
-            Some(other) => return Err(SqlError::unsupported(format!("JOIN … {other:?}"))),
+        cur = match constraint {
+            Constraint::On(on) => {
+                let cond = on.map(|e| bind_on(ctx, &cur, &right, e)).transpose()?;
+                join_two(ctx, cur, right, kind, cond.as_ref())?
+            }
+            Constraint::Using(names) => using::join(ctx, cur, right, kind, Some(names))?,
+            Constraint::Natural => using::join(ctx, cur, right, kind, None)?,
         };
-        let cond = on.map(|e| bind_on(ctx, &cur, &right, e)).transpose()?;
-        cur = join_two(ctx, cur, right, kind, cond.as_ref())?;
     }
     filter_item(ctx, cur, conj)
 }
@@ -266,22 +324,26 @@ pub(super) fn join_sources(
     if let Some(w) = selection {
         conjuncts(w, &mut conj);
     }
+    lateral::check_names(from)?;
     let mut items: Vec<Item<'_>> = Vec::with_capacity(from.len());
     for (i, twj) in from.iter().enumerate() {
-        if i > 0 && twj.joins.is_empty() && lateral_capable(&twj.relation) {
-            let (columns, quals) = side_by_side(items.iter().map(|it| &it.q));
-            let scope = RelScope {
-                columns: &columns,
-                quals: &quals,
+        let (columns, quals) = side_by_side(items.iter().map(|it| &it.q));
+        let scope = RelScope {
+            columns: &columns,
+            quals: &quals,
+        };
+        let hidden = OuterFrame::hidden(&scope, ctx.outer);
+        if i > 0 && lateral::reads_left(twj) {
+            let live = OuterFrame::lateral(&scope, ctx.outer, None);
+            let earlier = Earlier {
+                hidden: Some(&hidden),
+                live: Some(&live),
             };
-            let frame = OuterFrame::lateral(&scope, ctx.outer, None);
-            let nested = ctx.nested_in(Some(&frame))?;
-            let q = to_qualified(&nested, factor_source(&nested, &twj.relation)?)?;
-            drop(nested);
-            if frame.is_correlated() {
+            let q = joined_item(ctx, twj, &mut [], earlier)?;
+            if live.is_correlated() {
                 items.push(Item {
                     q,
-                    lateral: Some(&twj.relation),
+                    lateral: Some(twj),
                 });
                 continue;
             }
@@ -289,7 +351,11 @@ pub(super) fn join_sources(
             items.push(Item { q, lateral: None });
             continue;
         }
-        let q = joined_item(ctx, twj, &mut conj)?;
+        let earlier = Earlier {
+            hidden: (i > 0).then_some(&hidden),
+            live: None,
+        };
+        let q = joined_item(ctx, twj, &mut conj, earlier)?;
         items.push(Item { q, lateral: None });
     }
     // Greedy join order.
@@ -314,7 +380,7 @@ pub(super) fn join_sources(
         acc = Some(match acc {
             None => filter_item(ctx, item.q, &mut conj)?,
             Some(prev) => match item.lateral {
-                Some(factor) => lateral_join(ctx, prev, item.q, factor, &mut conj)?,
+                Some(twj) => lateral::join_each(ctx, prev, item.q, twj, &mut conj)?,
                 None => {
                     let (columns, quals) = join::combined(&prev, &item.q);
                     let scope = RelScope {
@@ -335,23 +401,24 @@ pub(super) fn join_sources(
     })
 }
 
-/// The next item to join: a deferred function as soon as the items before
-/// it are joined; else the smallest item a conjunct connects to what is
-/// joined so far; else the smallest item.
+/// The next item to join: a deferred item as soon as the items before it
+/// are joined; else the smallest item a conjunct connects to what is
+/// joined so far; else the smallest item. Items after a deferred item wait
+/// for it, so it sees exactly the items before it.
 fn pick(
     slots: &[Option<Item<'_>>],
     done: &[bool],
     acc: Option<&Qualified>,
     conj: &[Conjunct<'_>],
 ) -> Option<usize> {
+    let barrier = slots
+        .iter()
+        .position(|s| s.as_ref().is_some_and(|it| it.lateral.is_some()))
+        .unwrap_or(slots.len());
+    let slots = &slots[..barrier.min(slots.len())];
     if let Some(acc) = acc {
-        for (i, s) in slots.iter().enumerate() {
-            if let Some(it) = s
-                && it.lateral.is_some()
-                && done[..i].iter().all(|d| *d)
-            {
-                return Some(i);
-            }
+        if barrier < done.len() && done[..barrier].iter().all(|d| *d) {
+            return Some(barrier);
         }
         let mut best: Option<(bool, usize, usize)> = None;
         for (i, s) in slots.iter().enumerate() {
@@ -382,38 +449,6 @@ fn pick(
         })
         .min()
         .map(|(_, i)| i)
-}
-
-/// Runs a deferred function once per row of `acc`, with that row's values
-/// for the names of the items before it.
-fn lateral_join(
-    ctx: &QueryCtx<'_>,
-    acc: Qualified,
-    shape: Qualified,
-    factor: &TableFactor,
-    conj: &mut [Conjunct<'_>],
-) -> SqlResult<Qualified> {
-    let mut rows = Vec::new();
-    {
-        let scope = acc.scope();
-        for row in &acc.rel.rows {
-            let frame = OuterFrame::lateral(&scope, ctx.outer, Some(row));
-            let nested = ctx.nested_in(Some(&frame))?;
-            let q = to_qualified(&nested, factor_source(&nested, factor)?)?;
-            for r in q.rel.rows {
-                let mut out: Vec<Datum> = row.clone();
-                out.extend(r);
-                rows.push(out);
-            }
-            relation::check_rows(rows.len())?;
-        }
-    }
-    let (columns, quals) = join::combined(&acc, &shape);
-    let joined = Qualified {
-        rel: Relation { columns, rows },
-        quals,
-    };
-    filter_item(ctx, joined, conj)
 }
 
 /// Puts the columns of a relation joined in `order` back in FROM order.

@@ -6,12 +6,19 @@
 //! looked at. An audience table in a join is first read into a relation,
 //! which is bounded by `RELATION_ROWS_MAX`. Which relations are joined in
 //! which order is [`super::from_list`]'s business.
+//!
+//! The hash table (per right row with a key: its key parts, their text and
+//! an index; see [`build`]) and the output rows
+//! ([`row_bytes`](crate::exec::memory::row_bytes) each) are charged to the
+//! statement's memory budget as they grow and given back when the join
+//! returns: a small `query_memory_limit` fails the join with 53200.
 
 use super::error::{SqlError, SqlResult, SqlState};
 use super::relation::{self, Column, Relation};
 use super::scalar::{self, BinaryOp, BoundExpr, ScalarExpr, SubqueryKind};
 use super::select::{QueryCtx, RelScope, Source, audience_column, fetch_relation};
 use super::types::{DataType, Datum};
+use crate::exec::memory::{Meter, row_bytes};
 use crate::exec::rows::Fetch;
 use std::collections::HashMap;
 
@@ -117,6 +124,7 @@ pub(super) fn join_two(
     let lw = left.rel.columns.len();
     let rw = right.rel.columns.len();
     let keys = cond.map(|c| equi_keys(&c.expr, lw)).unwrap_or_default();
+    let mut table_bytes = Meter::new(ctx.cancel, "a hash join's table");
     let buckets = if keys.is_empty() {
         let pairs = left.rel.rows.len() as u64 * right.rel.rows.len() as u64;
         if pairs > JOIN_PAIRS_MAX {
@@ -127,12 +135,13 @@ pub(super) fn join_two(
         }
         None
     } else {
-        Some(build(ctx, &right.rel.rows, &keys, lw)?)
+        Some(build(ctx, &right.rel.rows, &keys, lw, &mut table_bytes)?)
     };
     let all: Vec<usize> = match buckets {
         None => (0..right.rel.rows.len()).collect(),
         Some(_) => Vec::new(),
     };
+    let mut out = Meter::new(ctx.cancel, "a join's output");
     let mut rows = Vec::new();
     let mut right_matched = vec![false; right.rel.rows.len()];
     let mut probe = Vec::with_capacity(lw + rw);
@@ -165,12 +174,14 @@ pub(super) fn join_two(
             if keep {
                 matched = true;
                 right_matched[ri] = true;
+                out.add(row_bytes(&row))?;
                 rows.push(row);
             }
         }
         if !matched && matches!(kind, Kind::Left | Kind::Full) {
             let mut row = l.clone();
             row.extend(std::iter::repeat_n(Datum::Null, rw));
+            out.add(row_bytes(&row))?;
             rows.push(row);
         }
         relation::check_rows(rows.len())?;
@@ -180,11 +191,13 @@ pub(super) fn join_two(
             if !right_matched[ri] {
                 let mut row: Vec<Datum> = std::iter::repeat_n(Datum::Null, lw).collect();
                 row.extend(r.iter().cloned());
+                out.add(row_bytes(&row))?;
                 rows.push(row);
             }
         }
         relation::check_rows(rows.len())?;
     }
+    out.flush()?;
     Ok(Qualified {
         rel: Relation { columns, rows },
         quals,
@@ -334,12 +347,31 @@ fn key_of<'a>(
     Ok(Some(key))
 }
 
-/// The rows of the right relation by hash key.
+/// Bytes one row's entry adds to a hash-join table (an estimate): its key
+/// vector with the parts' text, the row index, and the hash map's own slot.
+fn entry_bytes(key: &[KeyPart]) -> u64 {
+    let text: usize = key
+        .iter()
+        .map(|k| match k {
+            KeyPart::Text(s) => s.len(),
+            _ => 0,
+        })
+        .sum();
+    (std::mem::size_of::<(Vec<KeyPart>, Vec<usize>)>()
+        + std::mem::size_of_val(key)
+        + text
+        + std::mem::size_of::<usize>()
+        + 8) as u64
+}
+
+/// The rows of the right relation by hash key, charged to the statement's
+/// memory budget ([`entry_bytes`] per row) for as long as `meter` lives.
 fn build(
     ctx: &QueryCtx<'_>,
     rows: &[Vec<Datum>],
     keys: &[EquiKey],
     lw: usize,
+    meter: &mut Meter,
 ) -> SqlResult<HashMap<Vec<KeyPart>, Vec<usize>>> {
     let mut table: HashMap<Vec<KeyPart>, Vec<usize>> = HashMap::new();
     let mut probe: Vec<Datum> = Vec::new();
@@ -351,8 +383,10 @@ fn build(
         probe.extend(std::iter::repeat_n(Datum::Null, lw));
         probe.extend(r.iter().cloned());
         if let Some(k) = key_of(ctx, &probe, keys.iter().map(|k| &k.right))? {
+            meter.add(entry_bytes(&k))?;
             table.entry(k).or_default().push(i);
         }
     }
+    meter.flush()?;
     Ok(table)
 }

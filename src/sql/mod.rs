@@ -53,13 +53,10 @@ pub const EXPR_TREE_DEPTH_MAX: usize = 500;
 /// Parses SQL text into statements (PostgreSQL dialect).
 pub fn parse(sql: &str) -> SqlResult<Vec<Statement>> {
     // PostgreSQL's `CREATE USER … options` only parses as `CREATE ROLE`.
-    let mut stmts = parse_text(sql).or_else(|e| match role::rewrite_create_user(sql) {
+    parse_text(sql).or_else(|e| match role::rewrite_create_user(sql) {
         Some(rewritten) => parse_text(&rewritten).map_err(|_| e),
         None => Err(e),
-    })?;
-    // Result columns of reg types (`'users'::regclass`) print names.
-    stmts.iter_mut().for_each(scalar::regclass::print_names);
-    Ok(stmts)
+    })
 }
 
 fn parse_text(sql: &str) -> SqlResult<Vec<Statement>> {

@@ -13,7 +13,7 @@ use super::predicate::fold_ident;
 use super::relation::{self, Column, Relation};
 use super::select::{QueryCtx, RelScope};
 use super::srf;
-use super::types::{DataType, Datum};
+use super::types::{DataType, Datum, RecordType};
 use sqlparser::ast::{
     AccessExpr, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, ObjectNamePart,
     Query, VisitMut, VisitorMut,
@@ -132,31 +132,35 @@ impl VisitorMut for Cutter {
 
 /// Whether a select list calls a set-returning function (outside
 /// subqueries).
-pub(super) fn has_srf(list: &[(String, Expr)]) -> bool {
+pub(crate) fn has_srf(list: &[(String, Expr)]) -> bool {
+    list.iter().any(|(_, e)| calls_srf(e))
+}
+
+/// Whether an expression calls a set-returning function (outside
+/// subqueries).
+pub(crate) fn calls_srf(e: &Expr) -> bool {
     let mut probe = Cutter {
         calls: Vec::new(),
         uses: Vec::new(),
         query_depth: 0,
     };
-    for (_, e) in list {
-        let mut e = e.clone();
-        let _ = e.visit(&mut probe);
-    }
+    let mut e = e.clone();
+    let _ = e.visit(&mut probe);
     !probe.calls.is_empty()
 }
 
 /// The input of the projection after the select list's SRF calls ran.
-pub(super) struct Expanded {
+pub(crate) struct Expanded {
     /// The input rows times the calls' rows, the calls' values last.
-    pub(super) rel: Relation,
+    pub(crate) rel: Relation,
     /// The qualifier of each column (none for the calls' columns).
-    pub(super) quals: Vec<Option<String>>,
+    pub(crate) quals: Vec<Option<String>>,
     /// The select list with each call replaced by its hidden column.
-    pub(super) list: Vec<(String, Expr)>,
+    pub(crate) list: Vec<(String, Expr)>,
 }
 
 /// Runs the select list's SRF calls over `rel` (see the module doc).
-pub(super) fn expand(
+pub(crate) fn expand(
     ctx: &QueryCtx<'_>,
     rel: Relation,
     quals: Vec<Option<String>>,
@@ -206,14 +210,19 @@ pub(super) fn expand(
                 format!("column \"{field}\" not found in data type record"),
             ));
         }
-        if let Some(None) = cutter.uses[k].first()
-            && fields.len() > 1
-        {
-            return Err(SqlError::unsupported(
-                "a composite value of a set-returning function in the select list",
-            ));
+        // The whole composite value: one more column, a record.
+        let whole = fields.len() > 1 && matches!(cutter.uses[k].first(), Some(None));
+        if whole {
+            let shape: Vec<(&str, DataType)> = fields
+                .iter()
+                .map(|(f, t)| (f.unwrap_or("?column?"), *t))
+                .collect();
+            columns.push(Column {
+                name: hidden(k, None),
+                ty: DataType::Record(RecordType::of(&shape)?),
+            });
         }
-        shapes.push(fields.len());
+        shapes.push((fields.len(), whole));
     }
     let mut rows = Vec::new();
     for (i, row) in rel.rows.iter().enumerate() {
@@ -232,10 +241,18 @@ pub(super) fn expand(
         let n = results.iter().map(Vec::len).max().unwrap_or(0);
         for j in 0..n {
             let mut out = row.clone();
-            for (r, width) in results.iter().zip(&shapes) {
+            for (r, (width, whole)) in results.iter().zip(&shapes) {
                 match r.get(j) {
-                    Some(values) => out.extend(values.iter().cloned()),
-                    None => out.extend(std::iter::repeat_n(Datum::Null, *width)),
+                    Some(values) => {
+                        out.extend(values.iter().cloned());
+                        if *whole {
+                            out.push(Datum::Record(values.clone()));
+                        }
+                    }
+                    None => out.extend(std::iter::repeat_n(
+                        Datum::Null,
+                        width + usize::from(*whole),
+                    )),
                 }
             }
             rows.push(out);

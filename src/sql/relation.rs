@@ -5,12 +5,19 @@
 //! Row-at-a-time is intended here: relations are small (catalog tables,
 //! grouped results above the bitmap engine, UNIONs of small results) and
 //! bounded by [`RELATION_ROWS_MAX`]. Audience-sized work stays in bitmaps.
+//!
+//! What an operation materializes (a sort's keyed rows, a set operation's
+//! rows and dedupe sets, DISTINCT's seen rows) is charged to the
+//! statement's memory budget while the operation runs, each row estimated by
+//! [`row_bytes`](crate::exec::memory::row_bytes): a small `query_memory_limit`
+//! fails the statement with 53200 instead of letting it grow.
 
 use super::error::{SqlError, SqlResult, SqlState};
 use super::scalar::{
     self, BoundExpr, EvalContext, ScalarExpr, Scope, WindowExpr, compare_datums, select_common_type,
 };
 use super::types::{DataType, Datum};
+use crate::exec::memory::{Meter, row_bytes, rows_bytes};
 use crate::exec::parallel::Cancel;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -111,7 +118,8 @@ pub(crate) fn visit_children<'a>(e: &'a ScalarExpr, f: &mut dyn FnMut(&'a Scalar
         ScalarExpr::Unary { arg, .. }
         | ScalarExpr::IsNull { arg, .. }
         | ScalarExpr::IsBool { arg, .. }
-        | ScalarExpr::Cast { arg, .. } => f(arg),
+        | ScalarExpr::Cast { arg, .. }
+        | ScalarExpr::FieldSelect { arg, .. } => f(arg),
         ScalarExpr::Binary { left, right, .. }
         | ScalarExpr::IsDistinctFrom { left, right, .. }
         | ScalarExpr::ArrayContains { left, right }
@@ -153,7 +161,8 @@ pub(crate) fn visit_children<'a>(e: &'a ScalarExpr, f: &mut dyn FnMut(&'a Scalar
         }
         ScalarExpr::Function { args, .. }
         | ScalarExpr::Coalesce { args, .. }
-        | ScalarExpr::ArrayLiteral { elems: args } => args.iter().for_each(f),
+        | ScalarExpr::ArrayLiteral { elems: args }
+        | ScalarExpr::Row { fields: args, .. } => args.iter().for_each(f),
         ScalarExpr::AnyArray { arg, array, .. } => {
             f(arg);
             f(array);
@@ -202,13 +211,16 @@ pub struct SortKey {
 
 /// Sorts rows by `keys` (stable: equal rows keep their order), in
 /// PostgreSQL's order for each type (text bytewise, as collation C).
-/// Checks `cancel` (57014) while computing keys and while sorting.
+/// Checks `cancel` (57014) while computing keys and while sorting; the
+/// keyed rows are charged to the statement's memory budget (53200) while
+/// the sort runs.
 pub fn sort(
     rel: Relation,
     keys: &[SortKey],
     ctx: &EvalContext,
     cancel: &Cancel,
 ) -> SqlResult<Relation> {
+    let mut meter = Meter::new(cancel, "a sort");
     let mut keyed = Vec::with_capacity(rel.rows.len());
     for (i, row) in rel.rows.into_iter().enumerate() {
         if i % scalar::CANCEL_CHECK_ROWS == 0 {
@@ -218,8 +230,10 @@ pub fn sort(
             .iter()
             .map(|k| scalar::eval(&k.expr, &row, ctx))
             .collect::<SqlResult<Vec<_>>>()?;
+        meter.add(row_bytes(&row) + row_bytes(&k))?;
         keyed.push((k, row));
     }
+    meter.flush()?;
     scalar::sort_cancellable(&mut keyed, cancel, |(a, _), (b, _)| {
         for (i, key) in keys.iter().enumerate() {
             let nulls_first = key.nulls_first.unwrap_or(key.descending);
@@ -296,6 +310,8 @@ impl PartialEq for RowKey {
 impl Eq for RowKey {}
 
 /// Removes duplicate rows (NULLs count as equal), keeping the first of each.
+/// Charges nothing: prefer [`distinct_in`], which charges the rows it keeps
+/// to the statement's memory budget.
 pub fn distinct(rel: Relation) -> Relation {
     let mut seen = BTreeMap::new();
     let mut rows = Vec::new();
@@ -309,6 +325,41 @@ pub fn distinct(rel: Relation) -> Relation {
         columns: rel.columns,
         rows,
     }
+}
+
+/// [`distinct`], checking `cancel` (57014) and charging each kept row twice
+/// (the seen set and the output) to the statement's memory budget (53200)
+/// while it runs.
+pub fn distinct_in(rel: Relation, cancel: &Cancel) -> SqlResult<Relation> {
+    let mut meter = Meter::new(cancel, "DISTINCT");
+    let rows = dedupe(rel.rows, cancel, &mut meter)?;
+    meter.flush()?;
+    Ok(Relation {
+        columns: rel.columns,
+        rows,
+    })
+}
+
+/// The first of each group of equal rows, in order, charging `meter` for
+/// the seen set and the copies kept.
+fn dedupe(
+    input: Vec<Vec<Datum>>,
+    cancel: &Cancel,
+    meter: &mut Meter,
+) -> SqlResult<Vec<Vec<Datum>>> {
+    let mut seen = BTreeMap::new();
+    let mut rows = Vec::new();
+    for (i, row) in input.into_iter().enumerate() {
+        if i % scalar::CANCEL_CHECK_ROWS == 0 {
+            cancel.check()?;
+        }
+        if let std::collections::btree_map::Entry::Vacant(v) = seen.entry(RowKey(row)) {
+            meter.add(2 * row_bytes(&v.key().0))?;
+            rows.push(v.key().0.clone());
+            v.insert(());
+        }
+    }
+    Ok(rows)
 }
 
 /// A set operation.
@@ -336,7 +387,16 @@ impl SetOp {
 /// each column resolves to the common type of both sides (42804 `UNION
 /// types integer and text cannot be matched`), values are converted to it.
 /// Without ALL the result has no duplicates. Column names come from `a`.
-pub fn set_op(a: Relation, b: Relation, op: SetOp, all: bool) -> SqlResult<Relation> {
+/// Both sides' rows and the dedupe sets are charged to the statement's
+/// memory budget (53200) while the operation runs; `cancel` is checked
+/// (57014) every few thousand rows.
+pub fn set_op(
+    a: Relation,
+    b: Relation,
+    op: SetOp,
+    all: bool,
+    cancel: &Cancel,
+) -> SqlResult<Relation> {
     if a.columns.len() != b.columns.len() {
         return Err(SqlError::syntax(format!(
             "each {} query must have the same number of columns",
@@ -377,8 +437,11 @@ pub fn set_op(a: Relation, b: Relation, op: SetOp, all: bool) -> SqlResult<Relat
             })
             .collect()
     };
+    check_rows(a.rows.len().saturating_add(b.rows.len()))?;
+    let mut meter = Meter::new(cancel, "a set operation");
+    meter.add(rows_bytes(&a.rows).saturating_add(rows_bytes(&b.rows)))?;
+    cancel.check()?;
     let (ra, rb) = (conv(a)?, conv(b)?);
-    check_rows(ra.len().saturating_add(rb.len()))?;
     let rows = match op {
         SetOp::Union => {
             let mut rows = ra;
@@ -386,11 +449,7 @@ pub fn set_op(a: Relation, b: Relation, op: SetOp, all: bool) -> SqlResult<Relat
             if all {
                 rows
             } else {
-                distinct(Relation {
-                    columns: Vec::new(),
-                    rows,
-                })
-                .rows
+                dedupe(rows, cancel, &mut meter)?
             }
         }
         SetOp::Intersect | SetOp::Except => {
@@ -398,9 +457,13 @@ pub fn set_op(a: Relation, b: Relation, op: SetOp, all: bool) -> SqlResult<Relat
             for row in rb {
                 *counts.entry(RowKey(row)).or_default() += 1;
             }
+            cancel.check()?;
             let mut emitted: BTreeMap<RowKey, ()> = BTreeMap::new();
             let mut rows = Vec::new();
-            for row in ra {
+            for (i, row) in ra.into_iter().enumerate() {
+                if i % scalar::CANCEL_CHECK_ROWS == 0 {
+                    cancel.check()?;
+                }
                 let key = RowKey(row);
                 let in_b = counts.get_mut(&key);
                 let keep = match (op, in_b) {
@@ -420,6 +483,7 @@ pub fn set_op(a: Relation, b: Relation, op: SetOp, all: bool) -> SqlResult<Relat
                     _ => true,
                 };
                 if keep && (all || !emitted.contains_key(&key)) {
+                    meter.add(row_bytes(&key.0))?;
                     rows.push(key.0.clone());
                     if !all {
                         emitted.insert(key, ());
@@ -429,6 +493,7 @@ pub fn set_op(a: Relation, b: Relation, op: SetOp, all: bool) -> SqlResult<Relat
             rows
         }
     };
+    meter.flush()?;
     Ok(Relation { columns, rows })
 }
 

@@ -270,9 +270,9 @@ fn sorted(rel: Relation) -> Vec<Option<i64>> {
 fn set_operations_match_postgres() {
     let a = ints(&[Some(1), Some(1), Some(2)]);
     let b = ints(&[Some(2), Some(3)]);
-    let u = set_op(a.clone(), b.clone(), SetOp::Union, false).unwrap();
+    let u = set_op(a.clone(), b.clone(), SetOp::Union, false, &Cancel::none()).unwrap();
     assert_eq!(sorted(u), [Some(1), Some(2), Some(3)]);
-    let ua = set_op(a.clone(), b, SetOp::Union, true).unwrap();
+    let ua = set_op(a.clone(), b, SetOp::Union, true, &Cancel::none()).unwrap();
     assert_eq!(sorted(ua), [Some(1), Some(1), Some(2), Some(2), Some(3)]);
     let with_null = ints(&[Some(1), Some(1), Some(2), None]);
     let i = set_op(
@@ -280,11 +280,19 @@ fn set_operations_match_postgres() {
         ints(&[Some(1), Some(1), None]),
         SetOp::Intersect,
         true,
+        &Cancel::none(),
     );
     assert_eq!(sorted(i.unwrap()), [Some(1), Some(1), None]);
-    let e = set_op(with_null, ints(&[Some(2)]), SetOp::Except, false).unwrap();
+    let e = set_op(
+        with_null,
+        ints(&[Some(2)]),
+        SetOp::Except,
+        false,
+        &Cancel::none(),
+    )
+    .unwrap();
     assert_eq!(sorted(e), [Some(1), None]);
-    let ea = set_op(a, ints(&[Some(1)]), SetOp::Except, true).unwrap();
+    let ea = set_op(a, ints(&[Some(1)]), SetOp::Except, true, &Cancel::none()).unwrap();
     assert_eq!(sorted(ea), [Some(1), Some(2)]);
 }
 
@@ -300,7 +308,7 @@ fn set_operations_resolve_column_types() {
             25, 1,
         ))]],
     };
-    let u = set_op(ints(&[Some(1)]), num, SetOp::Union, false).unwrap();
+    let u = set_op(ints(&[Some(1)]), num, SetOp::Union, false, &Cancel::none()).unwrap();
     assert_eq!(u.columns[0].ty, DataType::Numeric(None));
     let txt = Relation {
         columns: vec![Column {
@@ -309,7 +317,7 @@ fn set_operations_resolve_column_types() {
         }],
         rows: vec![],
     };
-    let err = set_op(ints(&[Some(1)]), txt, SetOp::Union, false).unwrap_err();
+    let err = set_op(ints(&[Some(1)]), txt, SetOp::Union, false, &Cancel::none()).unwrap_err();
     assert_eq!(err.state, SqlState::DatatypeMismatch);
     assert_eq!(
         err.message,
@@ -328,7 +336,7 @@ fn set_operations_resolve_column_types() {
         ],
         rows: vec![],
     };
-    let err = set_op(ints(&[]), two, SetOp::Union, false).unwrap_err();
+    let err = set_op(ints(&[]), two, SetOp::Union, false, &Cancel::none()).unwrap_err();
     assert_eq!(err.state, SqlState::SyntaxError);
 }
 

@@ -12,6 +12,7 @@
 //! body, `LIMIT`); its submodules own one concept each: [`from`] (FROM
 //! items to sources), [`leaf`] (the bitmap leaf of an audience table),
 //! [`projection`] (select lists, `ORDER BY`, the relational SELECT),
+//! [`scope`] (names over a relation),
 //! `set_ops` (set operations and `VALUES`) and `cte` (common table
 //! expressions).
 
@@ -19,6 +20,7 @@ mod cte;
 mod from;
 mod leaf;
 mod projection;
+mod scope;
 mod set_ops;
 
 pub(crate) use cte::CteEnv;
@@ -28,9 +30,9 @@ pub use leaf::{
     audience_column, col_ref_of, fetch_relation, groupable, groups_to_relation, run_aggregate_leaf,
     where_pred,
 };
-pub use projection::{
-    Item, RelScope, default_name, finish_select, items, order_keys, replace_groups,
-};
+pub use projection::{Item, default_name, finish_select, items, order_keys, replace_groups};
+pub use scope::RelScope;
+pub(crate) use scope::{hidden_qual, positional_ref, qual_of};
 
 use super::error::{SqlError, SqlResult, SqlState};
 use super::relation::{self, Relation};
@@ -194,7 +196,8 @@ pub fn run_query(ctx: &QueryCtx<'_>, q: &Query) -> SqlResult<Relation> {
         SetExpr::Select(s) => run_select(ctx, s, q.order_by.as_ref(), offset, limit),
         other => {
             let rel = set_ops::run_set_expr(ctx, other)?;
-            let rel = projection::order_relation(ctx, rel, q.order_by.as_ref())?;
+            let set_op = matches!(other, SetExpr::SetOperation { .. });
+            let rel = projection::order_relation(ctx, rel, q.order_by.as_ref(), set_op)?;
             Ok(relation::limit(rel, offset, limit))
         }
     }

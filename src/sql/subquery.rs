@@ -16,7 +16,7 @@ use super::error::{SqlError, SqlResult, SqlState};
 use super::scalar::{
     CorrelatedRows, EvalContext, Params, ScalarExpr, Scope, SubqueryHost, SubqueryRows,
 };
-use super::select::{CteEnv, QueryCtx, run_query};
+use super::select::{CteEnv, QueryCtx, RelScope, run_query};
 use super::types::{DataType, Datum};
 use crate::exec::parallel::Cancel;
 use crate::storage::Snapshot;
@@ -51,6 +51,13 @@ enum FrameNames<'a> {
     /// References recorded by the first run (re-runs of a correlated
     /// subquery).
     Recorded(&'a [OuterRef]),
+    /// FROM items that a FROM item which is not `LATERAL` cannot see:
+    /// names resolve further out, and a name only these items have is
+    /// PostgreSQL's "cannot be referenced from this part of the query".
+    Hidden {
+        scope: &'a RelScope<'a>,
+        parent: Option<&'a OuterFrame<'a>>,
+    },
 }
 
 /// The enclosing query of a running subquery: its scope and, once known,
@@ -85,6 +92,29 @@ impl<'a> OuterFrame<'a> {
         }
     }
 
+    /// The frame of the FROM items to the left of an item that is not
+    /// `LATERAL`: it sees only the frames further out (see
+    /// [`FrameNames::Hidden`]).
+    pub(crate) fn hidden(
+        scope: &'a RelScope<'a>,
+        parent: Option<&'a OuterFrame<'a>>,
+    ) -> OuterFrame<'a> {
+        OuterFrame {
+            names: FrameNames::Hidden { scope, parent },
+            row: None,
+            correlated: Cell::new(false),
+            refs: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// The first column of this frame's own scope that was used.
+    pub(crate) fn first_column(&self) -> Option<usize> {
+        self.refs.borrow().iter().find_map(|r| match r.resolved {
+            Resolved::Index(i, _) => Some(i),
+            Resolved::Value(..) => None,
+        })
+    }
+
     /// Whether a name of this frame's own scope was used.
     pub(crate) fn is_correlated(&self) -> bool {
         self.correlated.get()
@@ -103,6 +133,10 @@ impl<'a> OuterFrame<'a> {
             FrameNames::Recorded(refs) => refs
                 .iter()
                 .any(|r| r.qualifier.as_deref() == qualifier && r.name == name),
+            FrameNames::Hidden { scope, parent } => {
+                parent.is_some_and(|p| p.has(qualifier, name))
+                    || hidden_error(scope, qualifier, name).is_some()
+            }
         }
     }
 
@@ -127,6 +161,12 @@ impl<'a> OuterFrame<'a> {
                 },
                 Err(e) => return Some(Err(e)),
             },
+            FrameNames::Hidden { scope, parent } => {
+                return match parent.and_then(|p| p.resolve(qualifier, name)) {
+                    Some(found) => Some(found),
+                    None => hidden_error(scope, qualifier, name).map(Err),
+                };
+            }
         };
         let (value, ty) = match &resolved {
             Resolved::Index(i, ty) => {
@@ -145,6 +185,36 @@ impl<'a> OuterFrame<'a> {
             resolved,
         });
         Some(Ok(ScalarExpr::Literal { value, ty }))
+    }
+}
+
+/// PostgreSQL's error for a name of a FROM item that the current item
+/// cannot see (`None` when no such item has the name).
+fn hidden_error(scope: &RelScope<'_>, qualifier: Option<&str>, name: &str) -> Option<SqlError> {
+    match qualifier {
+        Some(q) => scope.has_qualifier(q).then(|| {
+            SqlError::new(
+                SqlState::UndefinedTable,
+                format!("invalid reference to FROM-clause entry for table \"{q}\""),
+            )
+            .with_hint(format!(
+                "There is an entry for table \"{q}\", but it cannot be referenced from this part of the query."
+            ))
+        }),
+        None => {
+            let i = (0..scope.columns.len())
+                .find(|&i| scope.columns[i].name == name && !scope.qual(i).1)?;
+            let table = scope.qual(i).0.unwrap_or_default();
+            Some(
+                SqlError::new(
+                    SqlState::UndefinedColumn,
+                    format!("column \"{name}\" does not exist"),
+                )
+                .with_hint(format!(
+                    "There is a column named \"{name}\" in table \"{table}\", but it cannot be referenced from this part of the query."
+                )),
+            )
+        }
     }
 }
 

@@ -140,7 +140,11 @@ fn shape(
         if a.columns.len() > columns.len() {
             return Err(SqlError::new(
                 SqlState::InvalidColumnReference,
-                format!("too many column aliases specified for function {func}"),
+                format!(
+                    "table \"{qualifier}\" has {} columns available but {} columns specified",
+                    columns.len(),
+                    a.columns.len()
+                ),
             ));
         }
         for (c, n) in columns.iter_mut().zip(&a.columns) {

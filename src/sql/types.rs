@@ -4,6 +4,9 @@
 use super::decimal::Decimal;
 use crate::index::ColumnType;
 
+mod record;
+pub use record::{RecordField, RecordType};
+
 /// A SQL data type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DataType {
@@ -46,6 +49,89 @@ pub enum DataType {
     Int2Vector,
     /// `json` (oid 114); values are [`Datum::Text`] holding the JSON text.
     Json,
+    /// `oid` and its aliases `regclass`, `regtype`, … ([`RegKind`]): an
+    /// unsigned 32-bit object identifier in [`Datum::Int`], printed as the
+    /// object's name by the aliases.
+    Reg(RegKind),
+    /// `oidvector` (oid 30): a zero-based `oid` array printed as
+    /// space-separated numbers (`pg_index.indclass`); values are
+    /// [`Datum::Array`].
+    OidVector,
+    /// An anonymous composite (`record`, oid 2249) with the fields its
+    /// [`RecordType`] names; values are [`Datum::Record`].
+    Record(RecordType),
+}
+
+/// An object-identifier type: PostgreSQL's `oid` or one of its aliases,
+/// which print the object an oid names and read a name as input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RegKind {
+    /// `oid` itself (printed as a number).
+    Oid,
+    /// `regclass`: relations.
+    Class,
+    /// `regtype`: types.
+    Type,
+    /// `regnamespace`: schemas.
+    Namespace,
+    /// `regproc`: functions by name.
+    Proc,
+    /// `regprocedure`: functions with argument types.
+    Procedure,
+    /// `regoper`: operators by name.
+    Oper,
+    /// `regoperator`: operators with argument types.
+    Operator,
+    /// `regrole`: roles.
+    Role,
+}
+
+impl RegKind {
+    /// PostgreSQL's type OID and array type OID.
+    fn oids(self) -> (u32, u32) {
+        match self {
+            RegKind::Oid => (26, 1028),
+            RegKind::Class => (2205, 2210),
+            RegKind::Type => (2206, 2211),
+            RegKind::Namespace => (4089, 4090),
+            RegKind::Proc => (24, 1008),
+            RegKind::Procedure => (2202, 2207),
+            RegKind::Oper => (2203, 2208),
+            RegKind::Operator => (2204, 2209),
+            RegKind::Role => (4096, 4097),
+        }
+    }
+
+    /// The type's name (`regclass`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            RegKind::Oid => "oid",
+            RegKind::Class => "regclass",
+            RegKind::Type => "regtype",
+            RegKind::Namespace => "regnamespace",
+            RegKind::Proc => "regproc",
+            RegKind::Procedure => "regprocedure",
+            RegKind::Oper => "regoper",
+            RegKind::Operator => "regoperator",
+            RegKind::Role => "regrole",
+        }
+    }
+
+    /// The kind a type name (lower case, without schema) stands for.
+    pub fn from_name(name: &str) -> Option<RegKind> {
+        Some(match name {
+            "oid" => RegKind::Oid,
+            "regclass" => RegKind::Class,
+            "regtype" => RegKind::Type,
+            "regnamespace" => RegKind::Namespace,
+            "regproc" => RegKind::Proc,
+            "regprocedure" => RegKind::Procedure,
+            "regoper" => RegKind::Oper,
+            "regoperator" => RegKind::Operator,
+            "regrole" => RegKind::Role,
+            _ => return None,
+        })
+    }
 }
 
 /// The element type of a [`DataType::Array`].
@@ -64,6 +150,7 @@ pub enum ArrayElem {
     TimestampTz,
     Interval,
     Json,
+    Reg(RegKind),
 }
 
 impl ArrayElem {
@@ -82,6 +169,7 @@ impl ArrayElem {
             ArrayElem::TimestampTz => DataType::TimestampTz,
             ArrayElem::Interval => DataType::Interval,
             ArrayElem::Json => DataType::Json,
+            ArrayElem::Reg(k) => DataType::Reg(k),
         }
     }
 
@@ -100,6 +188,7 @@ impl ArrayElem {
             ArrayElem::TimestampTz => 1185,
             ArrayElem::Interval => 1187,
             ArrayElem::Json => 199,
+            ArrayElem::Reg(k) => k.oids().1,
         }
     }
 }
@@ -124,6 +213,9 @@ impl DataType {
             DataType::Array(e) => e.array_oid(),
             DataType::Int2Vector => 22,
             DataType::Json => 114,
+            DataType::Reg(k) => k.oids().0,
+            DataType::OidVector => 30,
+            DataType::Record(_) => 2249,
         }
     }
 
@@ -134,6 +226,7 @@ impl DataType {
             DataType::TextArray => Some(DataType::Text),
             DataType::Array(e) => Some(e.data_type()),
             DataType::Int2Vector => Some(DataType::Int2),
+            DataType::OidVector => Some(DataType::Reg(RegKind::Oid)),
             _ => None,
         }
     }
@@ -155,7 +248,12 @@ impl DataType {
             DataType::TimestampTz => DataType::Array(ArrayElem::TimestampTz),
             DataType::Interval => DataType::Array(ArrayElem::Interval),
             DataType::Json => DataType::Array(ArrayElem::Json),
-            DataType::TextArray | DataType::Array(_) | DataType::Int2Vector => return None,
+            DataType::Reg(k) => DataType::Array(ArrayElem::Reg(k)),
+            DataType::TextArray
+            | DataType::OidVector
+            | DataType::Array(_)
+            | DataType::Int2Vector
+            | DataType::Record(_) => return None,
         })
     }
 
@@ -164,9 +262,26 @@ impl DataType {
         self.element().is_some()
     }
 
-    /// The lower bound of the type's arrays: 0 for `int2vector`, else 1.
+    /// The lower bound of the type's arrays: 0 for `int2vector` and
+    /// `oidvector`, else 1.
     pub fn array_lower_bound(self) -> i64 {
-        if self == DataType::Int2Vector { 0 } else { 1 }
+        if self.is_vector() { 0 } else { 1 }
+    }
+
+    /// Whether the type is `int2vector` or `oidvector` (zero-based arrays
+    /// printed as space-separated elements).
+    pub fn is_vector(self) -> bool {
+        matches!(self, DataType::Int2Vector | DataType::OidVector)
+    }
+
+    /// The ordinary array type with the same elements (`int2vector` →
+    /// `smallint[]`, `oidvector` → `oid[]`); other types as they are.
+    pub fn plain_array(self) -> DataType {
+        match self {
+            DataType::Int2Vector => DataType::Array(ArrayElem::Int2),
+            DataType::OidVector => DataType::Array(ArrayElem::Reg(RegKind::Oid)),
+            other => other,
+        }
     }
 
     /// The name `format_type` would print.
@@ -190,6 +305,9 @@ impl DataType {
             DataType::Array(e) => format!("{}[]", e.data_type().name()),
             DataType::Int2Vector => "int2vector".into(),
             DataType::Json => "json".into(),
+            DataType::Reg(k) => k.name().into(),
+            DataType::OidVector => "oidvector".into(),
+            DataType::Record(_) => "record".into(),
         }
     }
 
@@ -267,6 +385,8 @@ pub enum Datum {
     /// An array of a non-text type ([`DataType::Array`],
     /// [`DataType::Int2Vector`]); elements may be NULL.
     Array(Vec<Datum>),
+    /// A row value ([`DataType::Record`]): one value per field.
+    Record(Vec<Datum>),
 }
 
 impl Datum {

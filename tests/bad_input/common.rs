@@ -381,6 +381,11 @@ pub struct Reply {
     pub rows: Vec<Vec<Option<String>>>,
     /// Whether the server closed the connection.
     pub closed: bool,
+    /// The type byte of every message, in order (ReadyForQuery included).
+    pub kinds: Vec<u8>,
+    /// NegotiateProtocolVersion: the newest version the server speaks and
+    /// the protocol options it did not recognise.
+    pub negotiate: Option<(i32, Vec<String>)>,
 }
 
 /// A minimal protocol-3 client over a raw socket.
@@ -476,10 +481,20 @@ impl Raw {
                 reply.closed = true;
                 return reply;
             }
+            reply.kinds.push(head[0]);
             match head[0] {
                 b'Z' => {
                     reply.status = body[0];
                     return reply;
+                }
+                b'v' if body.len() >= 8 => {
+                    let version = i32::from_be_bytes([body[0], body[1], body[2], body[3]]);
+                    let options = body[8..]
+                        .split(|b| *b == 0)
+                        .filter(|o| !o.is_empty())
+                        .map(|o| String::from_utf8_lossy(o).into_owned())
+                        .collect();
+                    reply.negotiate = Some((version, options));
                 }
                 b'C' => reply
                     .tags

@@ -1,26 +1,28 @@
 //! The extended query protocol with bad messages a driver would never
 //! send: wrong parameter counts (08P01), binary values too short (08P01)
 //! or too long (22P03), bad text values (22P02, 22021), invalid UTF-8 in
-//! names and SQL (22021), unknown statements (26000) and portals (34000).
+//! names and SQL (22021), unknown statements (26000) and portals (34000),
+//! binary arrays with a wrong header (42804 for the element type, 22P03,
+//! 54000), result-format counts that do not match the columns (08P01).
 //! Sent through a raw socket; each error ends at Sync and the connection
-//! keeps working.
+//! keeps working. A refused Bind sends no BindComplete.
 
 use super::common::{FINGERPRINT, Raw, cstr, msg, rows, schema_server, still_serves};
 use std::net::SocketAddr;
 
-const INT4: i32 = 23;
-const INT8: i32 = 20;
+pub(super) const INT4: i32 = 23;
+pub(super) const INT8: i32 = 20;
 const BOOL: i32 = 16;
 const FLOAT8: i32 = 701;
 const DATE: i32 = 1082;
-const TEXT: i32 = 25;
+pub(super) const TEXT: i32 = 25;
 const NUMERIC: i32 = 1700;
-const TEXT_ARRAY: i32 = 1009;
+pub(super) const TEXT_ARRAY: i32 = 1009;
 const TIMESTAMPTZ: i32 = 1184;
 
 /// A parameter value of a Bind message.
 #[derive(Clone)]
-enum Val {
+pub(super) enum Val {
     /// In text format.
     Text(Vec<u8>),
     /// In binary format.
@@ -29,7 +31,7 @@ enum Val {
     Null,
 }
 
-fn parse(sql: &str, types: &[i32]) -> Vec<u8> {
+pub(super) fn parse(sql: &str, types: &[i32]) -> Vec<u8> {
     let mut body = [cstr(""), cstr(sql)].concat();
     body.extend((types.len() as i16).to_be_bytes());
     for t in types {
@@ -59,7 +61,7 @@ fn bind(vals: &[Val]) -> Vec<u8> {
 }
 
 /// Bind with a hand-made body (after the portal and statement names).
-fn bind_raw(statement: &str, rest: &[u8]) -> Vec<u8> {
+pub(super) fn bind_raw(statement: &str, rest: &[u8]) -> Vec<u8> {
     msg(b'B', &[cstr(""), cstr(statement), rest.to_vec()].concat())
 }
 
@@ -78,7 +80,7 @@ fn text_array(len: i32, elements: &[u8]) -> Vec<u8> {
     v
 }
 
-fn execute(portal: &str) -> Vec<u8> {
+pub(super) fn execute(portal: &str) -> Vec<u8> {
     msg(b'E', &[cstr(portal), vec![0, 0, 0, 0]].concat())
 }
 
@@ -86,16 +88,16 @@ fn describe(kind: u8, name: &str) -> Vec<u8> {
     msg(b'D', &[vec![kind], cstr(name)].concat())
 }
 
-fn sync() -> Vec<u8> {
+pub(super) fn sync() -> Vec<u8> {
     msg(b'S', &[])
 }
 
 /// Parse, Bind, Execute, Sync of one statement.
-fn run(sql: &str, types: &[i32], vals: &[Val]) -> Vec<u8> {
+pub(super) fn run(sql: &str, types: &[i32], vals: &[Val]) -> Vec<u8> {
     [parse(sql, types), bind(vals), execute(""), sync()].concat()
 }
 
-fn t(s: &str) -> Val {
+pub(super) fn t(s: &str) -> Val {
     Val::Text(s.as_bytes().to_vec())
 }
 
@@ -104,7 +106,7 @@ fn t(s: &str) -> Val {
 /// left in message" for a binary value shorter than its type, 22P03 for a
 /// longer one), and what audb answers where it differs today (a known bug;
 /// none at the moment).
-fn cases() -> Vec<(&'static str, Vec<u8>, &'static str, Option<&'static str>)> {
+fn cases() -> Vec<Case> {
     let ins = "INSERT INTO users (user_id, age) VALUES ($1, $2)";
     vec![
         (
@@ -462,12 +464,23 @@ fn cases() -> Vec<(&'static str, Vec<u8>, &'static str, Option<&'static str>)> {
     ]
 }
 
+/// A case: name, the messages (ending in Sync), the SQLSTATE PostgreSQL
+/// answers ("" for none), and what audb answers today where it differs (a
+/// known bug).
+pub(super) type Case = (&'static str, Vec<u8>, &'static str, Option<&'static str>);
+
 /// Runs every case on one connection to `addr` as `user`; returns the
 /// mismatches.
-async fn check(addr: SocketAddr, user: &str, db: &str, postgres: bool) -> Vec<String> {
+pub(super) async fn check(
+    addr: SocketAddr,
+    user: &str,
+    db: &str,
+    postgres: bool,
+    cases: Vec<Case>,
+) -> Vec<String> {
     let mut raw = Raw::connect_as(addr, user, db).await;
     let mut failures = Vec::new();
-    for (name, messages, pg_want, audb_today) in cases() {
+    for (name, messages, pg_want, audb_today) in cases {
         let want = match audb_today {
             Some(today) if !postgres => today,
             _ => pg_want,
@@ -496,28 +509,9 @@ async fn check(addr: SocketAddr, user: &str, db: &str, postgres: bool) -> Vec<St
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_parameters_and_unknown_names_in_the_extended_protocol() {
     let (s, c, fp) = schema_server().await;
-    let mut failures = check(s.addr, "audb", "audb", false).await;
-    if let Ok(pg) = std::env::var("AUDB_BAD_INPUT_PG") {
-        let port = super::common::pg_port(&pg);
-        let admin = super::common::connect_str(&format!("{pg} dbname=postgres"))
-            .await
-            .expect("PostgreSQL");
-        admin
-            .batch_execute("DROP DATABASE IF EXISTS bad_extended")
-            .await
-            .expect("drop database");
-        admin
-            .batch_execute("CREATE DATABASE bad_extended")
-            .await
-            .expect("database");
-        let pgc = super::common::connect_str(&format!("{pg} dbname=bad_extended"))
-            .await
-            .expect("PostgreSQL");
-        pgc.batch_execute(super::common::SCHEMA)
-            .await
-            .expect("schema");
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        for f in check(addr, "postgres", "bad_extended", true).await {
+    let mut failures = check(s.addr, "audb", "audb", false, cases()).await;
+    if let Some(addr) = postgres_with_schema("bad_extended").await {
+        for f in check(addr, "postgres", "bad_extended", true, cases()).await {
             failures.push(format!("PostgreSQL: {f}"));
         }
     }
@@ -527,4 +521,29 @@ async fn bad_parameters_and_unknown_names_in_the_extended_protocol() {
         fp
     );
     still_serves(s.addr, &fp, "bad extended-protocol messages").await;
+}
+
+/// With `AUDB_BAD_INPUT_PG` set: a fresh database `db` with the schema on
+/// that PostgreSQL, and where to reach it.
+pub(super) async fn postgres_with_schema(db: &str) -> Option<SocketAddr> {
+    let pg = std::env::var("AUDB_BAD_INPUT_PG").ok()?;
+    let port = super::common::pg_port(&pg);
+    let admin = super::common::connect_str(&format!("{pg} dbname=postgres"))
+        .await
+        .expect("PostgreSQL");
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {db}"))
+        .await
+        .expect("drop database");
+    admin
+        .batch_execute(&format!("CREATE DATABASE {db}"))
+        .await
+        .expect("database");
+    let pgc = super::common::connect_str(&format!("{pg} dbname={db}"))
+        .await
+        .expect("PostgreSQL");
+    pgc.batch_execute(super::common::SCHEMA)
+        .await
+        .expect("schema");
+    Some(SocketAddr::from(([127, 0, 0, 1], port)))
 }

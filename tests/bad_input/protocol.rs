@@ -1,7 +1,8 @@
 //! Protocol violations and garbage bytes on the socket, before and after
 //! startup. A broken client loses its own connection (or just gets an
 //! error where PostgreSQL keeps the connection); the server keeps serving
-//! everyone else with the data unchanged.
+//! everyone else with the data unchanged. Startup packets of other protocol
+//! versions are refused or negotiated down to 3.0 as PostgreSQL 15 does.
 
 use super::common::{Raw, cstr, msg, schema_server, startup_message, still_serves};
 use std::net::SocketAddr;
@@ -489,4 +490,68 @@ async fn invalid_utf8_in_a_query_does_not_break_the_server() {
     let r = raw.query("SELECT 1").await;
     assert_eq!(r.rows, [vec![Some("1".to_owned())]]);
     still_serves(s.addr, &fp, "invalid UTF-8").await;
+}
+
+/// A 3.x startup packet newer than 3.0, or one with protocol options
+/// (`_pq_.` parameters), is answered as PostgreSQL 15 answers it: first a
+/// NegotiateProtocolVersion naming 3.0 (the full number, 196608) and the
+/// options it did not recognise, then the usual startup, and the session
+/// speaks 3.0. A plain 3.0 packet gets no such message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn newer_minor_versions_and_protocol_options_are_negotiated() {
+    let (s, _c, fp) = schema_server().await;
+    let mut targets = vec![("audb", s.addr, "audb")];
+    if let Ok(pg) = std::env::var("AUDB_BAD_INPUT_PG") {
+        let port = super::common::pg_port(&pg);
+        targets.push((
+            "PostgreSQL",
+            SocketAddr::from(([127, 0, 0, 1], port)),
+            "postgres",
+        ));
+    }
+    // (minor version, protocol options, the options reported back)
+    type Negotiation = (
+        u16,
+        &'static [&'static str],
+        Option<&'static [&'static str]>,
+    );
+    let cases: [Negotiation; 5] = [
+        (0, &[], None),
+        (2, &[], Some(&[])),
+        (9999, &[], Some(&[])),
+        (0, &["_pq_.compression"], Some(&["_pq_.compression"])),
+        (1, &["_pq_.a", "_pq_.b"], Some(&["_pq_.a", "_pq_.b"])),
+    ];
+    let mut failures = Vec::new();
+    for (who, addr, user) in targets {
+        for (minor, options, want) in cases {
+            let mut pairs = vec!["user", user, "database", user];
+            for o in options {
+                pairs.extend([*o, "on"]);
+            }
+            let mut raw = Raw {
+                stream: TcpStream::connect(addr).await.expect("tcp"),
+            };
+            raw.write(&startup_with((3 << 16) | i32::from(minor), &pairs))
+                .await;
+            let r = raw.read_until_ready().await;
+            let want = want.map(|o| (196_608, o.iter().map(|s| (*s).to_owned()).collect()));
+            let first = r.kinds.first().copied();
+            let ok = r.status == b'I'
+                && r.negotiate == want
+                && first == Some(if want.is_some() { b'v' } else { b'R' });
+            if !ok {
+                failures.push(format!(
+                    "{who}: 3.{minor} with {options:?}: expected {want:?} first, got {r:?}"
+                ));
+                continue;
+            }
+            let after = raw.query("SELECT 1").await;
+            if after.rows != [vec![Some("1".to_owned())]] {
+                failures.push(format!("{who}: 3.{minor}: no answer after it: {after:?}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    still_serves(s.addr, &fp, "protocol negotiation").await;
 }

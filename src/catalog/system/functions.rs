@@ -108,7 +108,12 @@ pub fn reg_lookup(
             let user = cat.map_or_else(|| DATABASE_NAME.to_owned(), |c| c.user());
             (object == user || object == DATABASE_NAME).then_some(oids::SUPERUSER_OID)
         }
-        RegKind::Proc | RegKind::Type => None,
+        RegKind::Oid
+        | RegKind::Proc
+        | RegKind::Procedure
+        | RegKind::Oper
+        | RegKind::Operator
+        | RegKind::Type => None,
     })
 }
 
@@ -124,12 +129,20 @@ pub fn reg_not_found(kind: RegKind, name: &str) -> SqlError {
             format!("type \"{name}\" does not exist"),
         ),
         RegKind::Namespace => SqlError::new(
-            SqlState::UndefinedObject,
+            SqlState::InvalidSchemaName,
             format!("schema \"{name}\" does not exist"),
         ),
-        RegKind::Proc => SqlError::new(
+        RegKind::Proc | RegKind::Procedure => SqlError::new(
             SqlState::UndefinedFunction,
             format!("function \"{name}\" does not exist"),
+        ),
+        RegKind::Oper | RegKind::Operator => SqlError::new(
+            SqlState::UndefinedFunction,
+            format!("operator does not exist: {name}"),
+        ),
+        RegKind::Oid => SqlError::new(
+            SqlState::InvalidTextRepresentation,
+            format!("invalid input syntax for type oid: \"{name}\""),
         ),
         RegKind::Role => SqlError::new(
             SqlState::UndefinedObject,
@@ -147,9 +160,13 @@ pub fn reg_name(kind: RegKind, oid: i64, cat: Option<&dyn CatalogAccess>) -> Str
             .or_else(|| system_relation_name(oid)),
         RegKind::Type => oids::builtin_type(oid).map(|_| oids::format_type(oid, None)),
         RegKind::Namespace => oids::namespace_name(oid).map(str::to_owned),
-        RegKind::Role => (oid == oids::SUPERUSER_OID)
-            .then(|| cat.map_or_else(|| DATABASE_NAME.to_owned(), |c| c.user())),
-        RegKind::Proc => None,
+        RegKind::Role => (oid == oids::SUPERUSER_OID).then(|| {
+            crate::sql::scalar::quote_ident(
+                &cat.map_or_else(|| DATABASE_NAME.to_owned(), |c| c.user()),
+            )
+        }),
+        RegKind::Oid => Some(oid.to_string()),
+        RegKind::Proc | RegKind::Procedure | RegKind::Oper | RegKind::Operator => None,
     };
     match name {
         Some(n) => n,

@@ -12,6 +12,7 @@ pub(super) const T: DataType = DataType::Text;
 const TA: DataType = DataType::TextArray;
 const B: DataType = DataType::Bool;
 const I2: DataType = DataType::Int2;
+const I2A: DataType = DataType::Array(crate::sql::types::ArrayElem::Int2);
 pub(super) const I4: DataType = DataType::Int4;
 const F4: DataType = DataType::Float4;
 const TZ: DataType = DataType::TimestampTz;
@@ -167,12 +168,12 @@ const PG_CONSTRAINT: &[(&str, DataType)] = &[
     ("conislocal", B),
     ("coninhcount", I4),
     ("connoinherit", B),
-    ("conkey", TA),
-    ("confkey", TA),
+    ("conkey", I2A),
+    ("confkey", I2A),
     ("conpfeqop", TA),
     ("conppeqop", TA),
     ("conffeqop", TA),
-    ("confdelsetcols", TA),
+    ("confdelsetcols", I2A),
     ("conexclop", TA),
     ("conbin", T),
 ];
@@ -243,8 +244,8 @@ const PG_INDEX: &[(&str, DataType)] = &[
     ("indislive", B),
     ("indisreplident", B),
     ("indkey", DataType::Int2Vector),
-    ("indcollation", T),
-    ("indclass", T),
+    ("indcollation", DataType::OidVector),
+    ("indclass", DataType::OidVector),
     ("indoption", DataType::Int2Vector),
     ("indexprs", T),
     ("indpred", T),
@@ -306,7 +307,7 @@ const PG_PROC: &[(&str, DataType)] = &[
     ("pronargs", I2),
     ("pronargdefaults", I2),
     ("prorettype", O),
-    ("proargtypes", T),
+    ("proargtypes", DataType::OidVector),
     ("proallargtypes", TA),
     ("proargmodes", TA),
     ("proargnames", TA),
@@ -501,6 +502,13 @@ const SETTINGS: &[(&str, &str, Option<&str>, &str, &str)] = &[
         "ISO, MDY",
         None,
         "Client Connection Defaults",
+        "string",
+    ),
+    (
+        "default_table_access_method",
+        "heap",
+        None,
+        "Client Connection Defaults / Statement Behavior",
         "string",
     ),
     (
@@ -983,7 +991,7 @@ fn pg_constraint(m: &Model) -> Relation {
                 b(true),
                 i(0),
                 b(true),
-                Datum::TextArray(vec![Some("1".into())]),
+                Datum::Array(vec![Datum::Int(1)]),
                 N,
                 N,
                 N,
@@ -1020,8 +1028,8 @@ fn pg_index(m: &Model) -> Relation {
                 b(true),
                 b(false),
                 Datum::Array(vec![Datum::Int(1)]),
-                t("0"),
-                t("0"),
+                Datum::Array(vec![Datum::Int(0)]),
+                Datum::Array(vec![Datum::Int(0)]),
                 Datum::Array(vec![Datum::Int(0)]),
                 N,
                 N,

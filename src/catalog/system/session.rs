@@ -5,7 +5,7 @@
 //! no catalog function pay for one `Arc` and a copy of the settings.
 
 use super::{Model, SystemContext, functions};
-use crate::sql::scalar::{CatalogAccess, CatalogHandle, quote_ident};
+use crate::sql::scalar::{CatalogAccess, CatalogHandle, EvalContext, quote_ident};
 use crate::storage::Snapshot;
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
@@ -31,6 +31,18 @@ pub fn session_catalog(
         settings: settings.clone(),
         model: OnceLock::new(),
     }))
+}
+
+/// The context `session`'s results print in (`format_text`): its time
+/// zone, and the catalog of `snapshot`, where object-identifier values
+/// (`'users'::regclass`) find the names they print.
+pub fn output_context(snapshot: &Snapshot, session: &crate::db::Session) -> EvalContext {
+    EvalContext {
+        now_micros: 0,
+        timezone_offset_secs: session.timezone_offset_secs(),
+        params: Vec::new(),
+        catalog: Some(session_catalog(snapshot, &session.user, &session.settings)),
+    }
 }
 
 impl SessionCatalog {

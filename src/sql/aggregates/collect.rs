@@ -7,9 +7,6 @@ use crate::sql::scalar::{EvalContext, compare_datums};
 use crate::sql::types::{DataType, Datum};
 use std::cmp::Ordering;
 
-/// Names of the collecting aggregates.
-pub const COLLECTING: &[&str] = &["string_agg", "array_agg", "json_agg"];
-
 /// One `ORDER BY` key inside an aggregate call: descending, NULLs first.
 pub type SortKey = (bool, bool);
 
@@ -93,9 +90,15 @@ impl Collected {
             }
             _ => {
                 let mut out = String::from("[");
+                // PostgreSQL breaks the line before each structured value
+                // but the first.
+                let structured = arg_ty.is_array();
                 for (i, (_, v, _)) in self.rows.iter().enumerate() {
                     if i > 0 {
                         out.push_str(", ");
+                        if structured && !v.is_null() {
+                            out.push_str("\n ");
+                        }
                     }
                     crate::sql::scalar::value_to_json(v, arg_ty, ctx, &mut out);
                 }
@@ -137,6 +140,7 @@ pub fn result_type(name: &str, arg: DataType, delim: Option<DataType>) -> SqlRes
         },
         "array_agg" if delim.is_none() => match arg {
             DataType::Unknown => Ok(DataType::TextArray),
+            t if t.is_array() => Err(SqlError::unsupported("array_agg of arrays")),
             t => t.array_of().ok_or_else(no_function),
         },
         "json_agg" if delim.is_none() => Ok(DataType::Json),

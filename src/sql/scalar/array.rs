@@ -17,7 +17,7 @@ use std::cmp::Ordering;
 pub(crate) fn format_array(items: &[Datum], ty: DataType, ctx: &EvalContext) -> String {
     let elem = ty.element().unwrap_or(DataType::Text);
     let texts: Vec<Option<String>> = items.iter().map(|d| format_text(d, elem, ctx)).collect();
-    if ty == DataType::Int2Vector {
+    if ty.is_vector() {
         return texts
             .into_iter()
             .map(|t| t.unwrap_or_default())
@@ -31,10 +31,10 @@ pub(crate) fn format_array(items: &[Datum], ty: DataType, ctx: &EvalContext) -> 
 /// element type's input function).
 pub(crate) fn parse_array(s: &str, ty: DataType, ctx: &EvalContext) -> SqlResult<Datum> {
     let elem = ty.element().unwrap_or(DataType::Text);
-    if ty == DataType::Int2Vector {
+    if ty.is_vector() {
         let items = s
             .split_ascii_whitespace()
-            .map(|p| parse_text(p, DataType::Int2, ctx))
+            .map(|p| parse_text(p, elem, ctx))
             .collect::<SqlResult<Vec<_>>>()?;
         return Ok(Datum::Array(items));
     }

@@ -117,6 +117,20 @@ pub(crate) fn unknown(s: String) -> ScalarExpr {
     lit(Datum::Text(s), DataType::Unknown)
 }
 
+/// The bitwise operator `op` is, if it is one (`^` is `pow` in
+/// PostgreSQL, `#` its XOR).
+fn bitwise_op(op: &ast::BinaryOperator) -> Option<BinaryOp> {
+    use ast::BinaryOperator as B;
+    Some(match op {
+        B::BitwiseAnd => BinaryOp::BitAnd,
+        B::BitwiseOr => BinaryOp::BitOr,
+        B::PGBitwiseXor => BinaryOp::BitXor,
+        B::PGBitwiseShiftLeft => BinaryOp::ShiftLeft,
+        B::PGBitwiseShiftRight => BinaryOp::ShiftRight,
+        _ => return None,
+    })
+}
+
 /// The binder: one per bound expression tree.
 pub(crate) struct Binder<'a> {
     pub(crate) scope: &'a dyn Scope,
@@ -162,8 +176,21 @@ impl Binder<'_> {
             }
             Expr::Interval(iv) => self.interval(iv),
             Expr::Nested(inner) => self.expr(inner),
+            Expr::UnaryOp {
+                op: ast::UnaryOperator::BitwiseNot,
+                expr,
+            } => self.bit_not(expr),
             Expr::UnaryOp { op, expr } => self.unary(op, expr),
-            Expr::BinaryOp { left, op, right } => self.binary_ast(left, op, right),
+            Expr::BinaryOp { left, op, right } => match bitwise_op(op) {
+                Some(op) => {
+                    let (a, b) = (self.expr(left)?, self.expr(right)?);
+                    self.binary(op, a, b)
+                }
+                None => match super::record::row_comparison_operands(left, op, right) {
+                    Some((op, a, b)) => self.row_comparison(op, &a, &b),
+                    None => self.binary_ast(left, op, right),
+                },
+            },
             Expr::IsNull(a) | Expr::IsNotNull(a) => Ok(ScalarExpr::IsNull {
                 arg: Box::new(self.expr(a)?),
                 negated: matches!(e, Expr::IsNotNull(_)),
@@ -302,7 +329,10 @@ impl Binder<'_> {
                 }
                 bind_func::call(self, name, args)
             }
-            Expr::Function(f) => bind_func::function(self, f),
+            Expr::Function(f) => match super::record::row_call(f) {
+                Some(items) => self.row_constructor(&items),
+                None => bind_func::function(self, f),
+            },
             Expr::Case {
                 operand,
                 conditions,
@@ -328,7 +358,10 @@ impl Binder<'_> {
                     Err(SqlError::unsupported(format!("collation {collation}")))
                 }
             }
-            Expr::CompoundFieldAccess { root, access_chain } => self.subscripts(root, access_chain),
+            Expr::CompoundFieldAccess { root, access_chain } => {
+                self.access_chain(root, access_chain)
+            }
+            Expr::Tuple(items) => self.row_constructor(items),
             Expr::Subquery(q) => self.subquery(q, SubqueryKind::Scalar),
             Expr::Exists { subquery, negated } => {
                 let e = self.subquery(subquery, SubqueryKind::Exists)?;
@@ -344,6 +377,17 @@ impl Binder<'_> {
             }
             other => Err(SqlError::unsupported(format!("expression {other}"))),
         }
+    }
+
+    /// `~x` on `smallint`, `integer` or `bigint`.
+    fn bit_not(&mut self, expr: &Expr) -> SqlResult<ScalarExpr> {
+        let arg = self.expr(expr)?;
+        let ty = super::operators::prefix_integer_operator("~", arg.ty())?;
+        Ok(ScalarExpr::Unary {
+            op: UnaryOp::BitNot,
+            arg: Box::new(arg),
+            ty,
+        })
     }
 
     fn column(&mut self, qualifier: Option<&str>, name: &str) -> SqlResult<ScalarExpr> {

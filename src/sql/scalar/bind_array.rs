@@ -1,7 +1,8 @@
 //! Binding array expressions: `ARRAY[…]`, `x op ANY|ALL (array or
 //! subquery)`, the containment and overlap operators (`@>`, `<@`, `&&`),
-//! subscripts and slices (`a[i]`, `a[i:j]`), and the polymorphic array
-//! functions (`array_length(anyarray, int)`, `array_append`, …).
+//! subscripts, slices and field selections (`a[i]`, `a[i:j]`, `t.a[i]`,
+//! `(r).f`), and the polymorphic array functions (`array_length(anyarray,
+//! int)`, `array_append`, …).
 
 use super::bind::Binder;
 use super::coerce::{cast_node, coerce_all, coerce_or};
@@ -147,67 +148,128 @@ impl Binder<'_> {
         Ok(ScalarExpr::ArrayLiteral { elems })
     }
 
-    /// `root[i]…` / `root[lo:hi]`: subscripts and slices, applied in turn.
-    pub(crate) fn subscripts(
+    /// `root.a.b[i]…`, `(expr).field[lo:hi]`: a column reference whose
+    /// name continues in the chain's leading `.name`s (`t.col`, `col`),
+    /// then field selections, subscripts and slices, applied in turn.
+    pub(crate) fn access_chain(
         &mut self,
         root: &Expr,
         chain: &[ast::AccessExpr],
     ) -> SqlResult<ScalarExpr> {
-        let mut e = self.expr(root)?;
-        for access in chain {
-            let ast::AccessExpr::Subscript(sub) = access else {
-                return Err(SqlError::unsupported(format!("field selection in {root}")));
-            };
-            let ty = e.ty();
-            let Some(elem) = ty.element() else {
-                return Err(SqlError::mismatch(format!(
-                    "cannot subscript type {} because it does not support subscripting",
-                    ty.name()
-                )));
-            };
-            let mut index = |x: &Expr| -> SqlResult<ScalarExpr> {
-                let i = self.expr(x)?;
-                let it = i.ty();
-                coerce_or(i, DataType::Int4, self.params, |_| {
-                    SqlError::mismatch("array subscript must have type integer")
-                        .with_detail(format!("subscript has type {}", it.name()))
-                })
-            };
-            e = match sub {
-                ast::Subscript::Index { index: i } => ScalarExpr::Function {
-                    func: Func::Subscript,
-                    args: vec![e, index(i)?],
-                    ty: elem,
-                },
-                ast::Subscript::Slice {
-                    lower_bound,
-                    upper_bound,
-                    stride: None,
-                } => {
-                    let result = if ty == DataType::Int2Vector {
-                        DataType::Array(crate::sql::types::ArrayElem::Int2)
-                    } else {
-                        ty
-                    };
-                    let mut args = vec![e];
-                    for b in [lower_bound, upper_bound].into_iter().flatten() {
-                        args.push(index(b)?);
-                    }
-                    ScalarExpr::Function {
-                        func: Func::Slice {
-                            lower: lower_bound.is_some(),
-                            upper: upper_bound.is_some(),
-                        },
-                        args,
-                        ty: result,
-                    }
+        let (mut e, rest) = self.chain_root(root, chain)?;
+        for access in rest {
+            e = match access {
+                ast::AccessExpr::Dot(Expr::Identifier(field)) => self.field_select(e, field)?,
+                ast::AccessExpr::Dot(other) => {
+                    return Err(SqlError::syntax(format!(
+                        "syntax error at or near \"{other}\""
+                    )));
                 }
-                ast::Subscript::Slice { .. } => {
-                    return Err(SqlError::syntax("syntax error at or near \":\""));
-                }
+                ast::AccessExpr::Subscript(sub) => self.subscript(e, sub)?,
             };
         }
         Ok(e)
+    }
+
+    /// The value the chain starts from and the accesses left: for a name
+    /// followed by `.name`s, the longest column reference PostgreSQL would
+    /// take (`table.column` before `column.field`).
+    fn chain_root<'c>(
+        &mut self,
+        root: &Expr,
+        chain: &'c [ast::AccessExpr],
+    ) -> SqlResult<(ScalarExpr, &'c [ast::AccessExpr])> {
+        let mut names: Vec<&ast::Ident> = match root {
+            Expr::Identifier(id) => vec![id],
+            Expr::CompoundIdentifier(ids) => ids.iter().collect(),
+            _ => return Ok((self.expr(root)?, chain)),
+        };
+        let base = names.len();
+        for access in chain {
+            match access {
+                ast::AccessExpr::Dot(Expr::Identifier(id)) => names.push(id),
+                _ => break,
+            }
+        }
+        // Candidates: (idents used as the column reference), longest first
+        // among those PostgreSQL accepts (`schema.table.col`, `table.col`,
+        // `col`), never fewer than the root's own identifiers.
+        let mut first_err = None;
+        for used in [3, 2, 1] {
+            if used > names.len() || used < base {
+                continue;
+            }
+            let parts: Vec<ast::Ident> = names[..used].iter().map(|i| (*i).clone()).collect();
+            let reference = if used == 1 {
+                Expr::Identifier(parts[0].clone())
+            } else {
+                Expr::CompoundIdentifier(parts)
+            };
+            match self.expr(&reference) {
+                Ok(e) => return Ok((e, &chain[used - base..])),
+                Err(err)
+                    if matches!(
+                        err.state,
+                        SqlState::UndefinedColumn | SqlState::UndefinedTable
+                    ) =>
+                {
+                    first_err.get_or_insert(err);
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        match first_err {
+            Some(err) => Err(err),
+            None => Ok((self.expr(root)?, chain)),
+        }
+    }
+
+    /// `e[i]` / `e[lo:hi]`.
+    fn subscript(&mut self, e: ScalarExpr, sub: &ast::Subscript) -> SqlResult<ScalarExpr> {
+        let ty = e.ty();
+        let Some(elem) = ty.element() else {
+            return Err(SqlError::mismatch(format!(
+                "cannot subscript type {} because it does not support subscripting",
+                ty.name()
+            )));
+        };
+        let mut index = |x: &Expr| -> SqlResult<ScalarExpr> {
+            let i = self.expr(x)?;
+            let it = i.ty();
+            coerce_or(i, DataType::Int4, self.params, |_| {
+                SqlError::mismatch("array subscript must have type integer")
+                    .with_detail(format!("subscript has type {}", it.name()))
+            })
+        };
+        Ok(match sub {
+            ast::Subscript::Index { index: i } => ScalarExpr::Function {
+                func: Func::Subscript,
+                args: vec![e, index(i)?],
+                ty: elem,
+            },
+            ast::Subscript::Slice {
+                lower_bound,
+                upper_bound,
+                stride: None,
+            } => {
+                let result = ty.plain_array();
+                let mut args = vec![e];
+                for b in [lower_bound, upper_bound].into_iter().flatten() {
+                    args.push(index(b)?);
+                }
+                ScalarExpr::Function {
+                    func: Func::Slice {
+                        lower: lower_bound.is_some(),
+                        upper: upper_bound.is_some(),
+                    },
+                    args,
+                    ty: result,
+                }
+            }
+            ast::Subscript::Slice { .. } => {
+                return Err(SqlError::syntax("syntax error at or near \":\""));
+            }
+        })
     }
 
     /// The polymorphic array functions and `string_to_array` (`name` is
@@ -252,10 +314,7 @@ impl Binder<'_> {
                         (DataType::Unknown, t) => t.array_of().ok_or_else(not_exist)?,
                         (t, _) => t,
                     };
-                    let arr = match arr {
-                        DataType::Int2Vector => DataType::Array(crate::sql::types::ArrayElem::Int2),
-                        t => t,
-                    };
+                    let arr = arr.plain_array();
                     let elem = arr.element().ok_or_else(not_exist)?;
                     let second = if func == Func::ArrayCat { arr } else { elem };
                     let ty = if func == Func::ArrayPosition {

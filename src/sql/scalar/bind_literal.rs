@@ -130,16 +130,6 @@ impl Binder<'_> {
         if format.is_some() || !matches!(kind, ast::CastKind::Cast | ast::CastKind::DoubleColon) {
             return Err(SqlError::unsupported(format!("cast form {e}")));
         }
-        if let Some(kind) = super::catalog_func::reg_kind(data_type) {
-            let inner = self.expr(expr)?;
-            let to = if inner.ty().is_integer() {
-                DataType::Int8
-            } else {
-                DataType::Text
-            };
-            let inner = self.cast(inner, to, None)?;
-            return Ok(super::catalog_func::reg_cast(inner, kind));
-        }
         let (ty, length) = sql_type(data_type)?;
         // `ARRAY[]::text[]`: the cast gives the empty array its type.
         if let Expr::Array(a) = expr
@@ -152,14 +142,6 @@ impl Binder<'_> {
             });
         }
         let inner = self.expr(expr)?;
-        let inner = if ty == DataType::Text && length.is_none() {
-            match super::catalog_func::reg_to_text(inner) {
-                Ok(name) => return Ok(name),
-                Err(inner) => inner,
-            }
-        } else {
-            inner
-        };
         self.cast(inner, ty, length)
     }
 }

@@ -4,6 +4,7 @@
 
 use super::datetime::{self, DAY_MICROS};
 use super::format::format_text;
+use super::regclass::{oid_from_int8, reg_in, wrap_oid};
 use super::text::parse_text_array;
 use super::{CharLength, EvalContext};
 use crate::index::encode::{
@@ -106,6 +107,11 @@ pub fn cast(d: Datum, from: DataType, to: DataType, ctx: &EvalContext) -> SqlRes
         (Datum::Int(v), f, t) if f.is_integer() && t.is_integer() => {
             Ok(Datum::Int(fit_int(i128::from(v), t)?))
         }
+        (Datum::Int(v), T::Reg(_), T::Reg(_) | T::Int8) => Ok(Datum::Int(v)),
+        // oid → integer reinterprets the 32 bits (4294967295 is -1).
+        (Datum::Int(v), T::Reg(_), T::Int4) => Ok(Datum::Int(i64::from(v as u32 as i32))),
+        (Datum::Int(v), T::Int8, T::Reg(_)) => Ok(Datum::Int(oid_from_int8(v)?)),
+        (Datum::Int(v), f, T::Reg(_)) if f.is_integer() => Ok(Datum::Int(wrap_oid(v))),
         (Datum::Int(v), _, T::Numeric(tm)) => numeric_typmod(Decimal::from_i64(v), tm),
         (Datum::Int(v), _, T::Float8) => Ok(Datum::Float(v as f64)),
         (Datum::Int(v), _, T::Float4) => Ok(Datum::Float(f64::from(v as f32))),
@@ -167,12 +173,15 @@ fn can_represent(d: &Datum, ty: DataType) -> bool {
         (Datum::Bool(_), DataType::Bool)
             | (
                 Datum::Int(_),
-                DataType::Int2 | DataType::Int4 | DataType::Int8
+                DataType::Int2 | DataType::Int4 | DataType::Int8 | DataType::Reg(_)
             )
             | (Datum::Numeric(_), DataType::Numeric(_))
             | (Datum::Float(_), DataType::Float4 | DataType::Float8)
             | (Datum::TextArray(_), DataType::TextArray)
-            | (Datum::Array(_), DataType::Array(_) | DataType::Int2Vector)
+            | (
+                Datum::Array(_),
+                DataType::Array(_) | DataType::Int2Vector | DataType::OidVector
+            )
             | (Datum::Date(_), DataType::Date)
             | (Datum::Timestamp(_), DataType::Timestamp)
             | (Datum::TimestampTz(_), DataType::TimestampTz)
@@ -316,8 +325,17 @@ pub(crate) fn parse_text(s: &str, to: DataType, ctx: &EvalContext) -> SqlResult<
         },
         T::Interval => Datum::Interval(datetime::parse_interval(s)?),
         T::TextArray => Datum::TextArray(parse_text_array(s)?),
-        T::Array(_) | T::Int2Vector => return super::array::parse_array(s, to, ctx),
+        T::Array(_) | T::Int2Vector | T::OidVector => {
+            return super::array::parse_array(s, to, ctx);
+        }
+        T::Reg(kind) => Datum::Int(reg_in(kind, s, ctx)?),
         T::Json => Datum::Text(super::json::parse_json(s)?),
+        T::Record(_) => {
+            return Err(SqlError::new(
+                SqlState::FeatureNotSupported,
+                "input of anonymous composite types is not implemented",
+            ));
+        }
     })
 }
 

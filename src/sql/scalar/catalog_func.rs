@@ -9,16 +9,13 @@
 //! [`EvalContext`] carries; without one (constant folding, tests) they
 //! answer from PostgreSQL's defaults.
 //!
-//! Object-identifier types: `regclass`, `regtype`, `regnamespace`,
-//! `regproc` and `regrole` values are oids (`bigint`, see
-//! `catalog::system::OID`). A cast to one of them resolves a name
-//! ([`RegKind`], `'users'::regclass`); a cast of such a cast to text prints
-//! the name back (`c.oid::regclass::text`). A reg value printed without the
-//! text cast shows its oid.
+//! `to_regclass` and friends return object-identifier types
+//! ([`DataType::Reg`]); their input and output live in `regclass`.
 
-use super::{EvalContext, Func, ScalarExpr};
+use super::EvalContext;
 use crate::catalog::system::{DATABASE_NAME, functions, oids};
 use crate::sql::error::{SqlError, SqlResult, SqlState};
+pub use crate::sql::types::RegKind;
 use crate::sql::types::{DataType, Datum};
 use std::sync::Arc;
 
@@ -58,65 +55,6 @@ impl std::fmt::Debug for CatalogHandle {
 impl PartialEq for CatalogHandle {
     fn eq(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
-    }
-}
-
-/// An object-identifier type (`regclass`, …): which catalog a name is
-/// looked up in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RegKind {
-    /// `regclass`: relations.
-    Class,
-    /// `regtype`: types.
-    Type,
-    /// `regnamespace`: schemas.
-    Namespace,
-    /// `regproc`, `regprocedure`: functions.
-    Proc,
-    /// `regrole`: roles.
-    Role,
-}
-
-/// The object-identifier type a cast names, if it names one.
-pub(super) fn reg_kind(t: &sqlparser::ast::DataType) -> Option<RegKind> {
-    use sqlparser::ast::DataType as A;
-    let name = match t {
-        A::Regclass => return Some(RegKind::Class),
-        A::Custom(name, mods) if mods.is_empty() => name.to_string().to_ascii_lowercase(),
-        _ => return None,
-    };
-    match name.trim_start_matches("pg_catalog.") {
-        "regclass" => Some(RegKind::Class),
-        "regtype" => Some(RegKind::Type),
-        "regnamespace" => Some(RegKind::Namespace),
-        "regproc" | "regprocedure" => Some(RegKind::Proc),
-        "regrole" => Some(RegKind::Role),
-        _ => None,
-    }
-}
-
-/// `arg::regclass` (and the other kinds): `arg` already cast to `text` (a
-/// name to resolve) or `bigint` (an oid, kept).
-pub(super) fn reg_cast(arg: ScalarExpr, kind: RegKind) -> ScalarExpr {
-    ScalarExpr::Function {
-        func: Func::Catalog(CatalogFunc::RegIn(kind)),
-        args: vec![arg],
-        ty: I8,
-    }
-}
-
-/// `x::regclass::text`: the name of the object, if `inner` is a reg cast.
-pub(super) fn reg_to_text(inner: ScalarExpr) -> Result<ScalarExpr, ScalarExpr> {
-    match inner {
-        ScalarExpr::Function {
-            func: Func::Catalog(CatalogFunc::RegIn(kind)),
-            ..
-        } => Ok(ScalarExpr::Function {
-            func: Func::Catalog(CatalogFunc::RegOut(kind)),
-            args: vec![inner],
-            ty: T,
-        }),
-        other => Err(other),
     }
 }
 
@@ -179,11 +117,6 @@ pub enum CatalogFunc {
     RelationSize,
     /// `pg_size_pretty(bigint)`.
     SizePretty,
-    /// A cast to an object-identifier type: a name to its oid (an unknown
-    /// name is an error, as in PostgreSQL), an oid kept.
-    RegIn(RegKind),
-    /// An object-identifier value printed as text: its name.
-    RegOut(RegKind),
     /// `to_regclass(text)` and friends: the oid, or NULL for unknown names.
     ToReg(RegKind),
     /// `format(fmt, args…)` with `%s`, `%I`, `%L` and `%%`.
@@ -268,11 +201,38 @@ pub(super) fn signatures(name: &str) -> Option<(CatalogFunc, &'static [Sig])> {
             (C::RelationSize, &[(&[I8], I8)])
         }
         "pg_size_pretty" => (C::SizePretty, &[(&[I8], T)]),
-        "to_regclass" => (C::ToReg(RegKind::Class), &[(&[T], I8)]),
-        "to_regtype" => (C::ToReg(RegKind::Type), &[(&[T], I8)]),
-        "to_regnamespace" => (C::ToReg(RegKind::Namespace), &[(&[T], I8)]),
-        "to_regproc" | "to_regprocedure" => (C::ToReg(RegKind::Proc), &[(&[T], I8)]),
-        "to_regrole" => (C::ToReg(RegKind::Role), &[(&[T], I8)]),
+        "to_regclass" => (
+            C::ToReg(RegKind::Class),
+            &[(&[T], DataType::Reg(RegKind::Class))],
+        ),
+        "to_regtype" => (
+            C::ToReg(RegKind::Type),
+            &[(&[T], DataType::Reg(RegKind::Type))],
+        ),
+        "to_regnamespace" => (
+            C::ToReg(RegKind::Namespace),
+            &[(&[T], DataType::Reg(RegKind::Namespace))],
+        ),
+        "to_regproc" => (
+            C::ToReg(RegKind::Proc),
+            &[(&[T], DataType::Reg(RegKind::Proc))],
+        ),
+        "to_regprocedure" => (
+            C::ToReg(RegKind::Procedure),
+            &[(&[T], DataType::Reg(RegKind::Procedure))],
+        ),
+        "to_regoper" => (
+            C::ToReg(RegKind::Oper),
+            &[(&[T], DataType::Reg(RegKind::Oper))],
+        ),
+        "to_regoperator" => (
+            C::ToReg(RegKind::Operator),
+            &[(&[T], DataType::Reg(RegKind::Operator))],
+        ),
+        "to_regrole" => (
+            C::ToReg(RegKind::Role),
+            &[(&[T], DataType::Reg(RegKind::Role))],
+        ),
         "format" => (
             C::Format,
             &[
@@ -377,19 +337,10 @@ pub(super) fn call(func: CatalogFunc, args: &[Datum], ctx: &EvalContext) -> SqlR
             }
             _ => Datum::Null,
         },
-        C::RegIn(kind) => match args.first() {
-            Some(Datum::Text(name)) => match functions::reg_lookup(kind, name, cat)? {
-                Some(oid) => Datum::Int(oid),
-                None => return Err(functions::reg_not_found(kind, name)),
-            },
-            Some(other) => other.clone(),
-            None => Datum::Null,
-        },
         C::ToReg(kind) => match functions::reg_lookup(kind, text_arg(args, 0).unwrap_or(""), cat) {
             Ok(Some(oid)) => Datum::Int(oid),
             _ => Datum::Null,
         },
-        C::RegOut(kind) => Datum::Text(functions::reg_name(kind, oid, cat)),
         C::Format => Datum::Null,
         C::ParseIdent => {
             let strict = args.get(1) != Some(&Datum::Bool(false));
@@ -450,19 +401,14 @@ pub(super) fn call(func: CatalogFunc, args: &[Datum], ctx: &EvalContext) -> SqlR
     })
 }
 
-/// `quote_ident`: double-quotes an identifier unless it is a plain
-/// lower-case name (keywords are not checked).
+/// `quote_ident` (PostgreSQL's `quote_identifier`): double-quotes an
+/// identifier unless it is a plain lower-case name that is not a reserved
+/// (or otherwise not unreserved) keyword.
 pub fn quote_ident(s: &str) -> String {
-    let plain = s
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$');
-    if plain {
-        s.to_owned()
-    } else {
+    if super::regclass::needs_quotes(s) {
         format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
     }
 }
 
@@ -523,6 +469,7 @@ mod tests {
         assert_eq!(quote_ident("users"), "users");
         assert_eq!(quote_ident("Users"), "\"Users\"");
         assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
+        assert_eq!(quote_ident("user"), "\"user\"");
         assert_eq!(size_pretty(0), "0 bytes");
         assert_eq!(size_pretty(20_000), "20 kB");
     }

@@ -6,7 +6,7 @@
 use super::cast::cast;
 use super::{CharLength, EvalContext, Params, ScalarExpr};
 use crate::sql::error::{SqlError, SqlResult, SqlState};
-use crate::sql::types::{DataType, Datum};
+use crate::sql::types::{DataType, Datum, RegKind};
 
 /// The context of a coercion, which decides the casts allowed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,6 +30,8 @@ pub(crate) enum Category {
     Array,
     /// `json` (PostgreSQL's user-defined category `U`).
     User,
+    /// `record` (PostgreSQL's pseudo-type category `P`).
+    Pseudo,
     Unknown,
 }
 
@@ -41,12 +43,16 @@ pub(crate) fn category(t: DataType) -> Category {
         | DataType::Int8
         | DataType::Numeric(_)
         | DataType::Float4
-        | DataType::Float8 => Category::Numeric,
+        | DataType::Float8
+        | DataType::Reg(_) => Category::Numeric,
         DataType::Text => Category::String,
         DataType::Date | DataType::Timestamp | DataType::TimestampTz => Category::DateTime,
         DataType::Interval => Category::Timespan,
-        DataType::TextArray | DataType::Array(_) | DataType::Int2Vector => Category::Array,
+        DataType::TextArray | DataType::Array(_) | DataType::Int2Vector | DataType::OidVector => {
+            Category::Array
+        }
         DataType::Json => Category::User,
+        DataType::Record(_) => Category::Pseudo,
         DataType::Unknown => Category::Unknown,
     }
 }
@@ -74,23 +80,45 @@ fn implicit(from: DataType, to: DataType) -> bool {
         return true;
     }
     match from {
-        Int2 => matches!(to, Int4 | Int8 | Numeric(_) | Float4 | Float8),
-        Int4 => matches!(to, Int8 | Numeric(_) | Float4 | Float8),
-        Int8 => matches!(to, Numeric(_) | Float4 | Float8),
+        Int2 => matches!(to, Int4 | Int8 | Numeric(_) | Float4 | Float8 | Reg(_)),
+        Int4 => matches!(to, Int8 | Numeric(_) | Float4 | Float8 | Reg(_)),
+        Int8 => matches!(to, Numeric(_) | Float4 | Float8 | Reg(_)),
         Numeric(_) => matches!(to, Float4 | Float8),
         Float4 => to == Float8,
         Date => matches!(to, Timestamp | TimestampTz),
         Timestamp => to == TimestampTz,
-        Int2Vector if to == Array(crate::sql::types::ArrayElem::Int2) => true,
+        Int2Vector | OidVector if to == from.plain_array() => true,
+        // `oid` stands for its aliases and they for it; audb's catalog oid
+        // columns are `bigint`, so every oid type also reads as one.
+        Reg(a) => match to {
+            Reg(b) => reg_alias(a, b),
+            Int8 => true,
+            _ => array_elements(from, to, implicit),
+        },
+        Text if to == Reg(RegKind::Class) => true,
         _ => array_elements(from, to, implicit),
     }
+}
+
+/// PostgreSQL's implicit casts between object-identifier types: `oid` to
+/// and from every alias, `regproc` with `regprocedure`, `regoper` with
+/// `regoperator`.
+fn reg_alias(a: RegKind, b: RegKind) -> bool {
+    use RegKind::*;
+    a == b
+        || a == Oid
+        || b == Oid
+        || matches!(
+            (a, b),
+            (Proc, Procedure) | (Procedure, Proc) | (Oper, Operator) | (Operator, Oper)
+        )
 }
 
 /// An array coerces to another array type when its elements do.
 fn array_elements(from: DataType, to: DataType, elem: fn(DataType, DataType) -> bool) -> bool {
     match (from, to) {
         (
-            DataType::Array(_) | DataType::TextArray | DataType::Int2Vector,
+            DataType::Array(_) | DataType::TextArray | DataType::Int2Vector | DataType::OidVector,
             DataType::Array(_) | DataType::TextArray,
         ) => {
             matches!((from.element(), to.element()), (Some(f), Some(t)) if elem(f, t))
@@ -106,6 +134,7 @@ fn assignment(from: DataType, to: DataType) -> bool {
     }
     match from {
         Int4 => to == Int2,
+        Reg(_) => to == Int4,
         Int8 => matches!(to, Int2 | Int4),
         Numeric(_) => to.is_integer(),
         Float4 => to.is_integer() || matches!(to, Numeric(_)),
@@ -199,15 +228,17 @@ pub(crate) fn try_coerce(
             value: Datum::Text(s),
             ty: DataType::Unknown,
         } => {
-            let folded = cast(Datum::Text(s.clone()), DataType::Text, to, &fold_ctx())?;
-            if to == DataType::TimestampTz {
-                // Depends on the session time zone: parse again when evaluated.
+            // A timestamptz depends on the session time zone, an object
+            // name (`'users'::regclass`) on the statement's catalog: parsed
+            // when evaluated.
+            if to == DataType::TimestampTz || matches!(to, DataType::Reg(k) if k != RegKind::Oid) {
                 let lit = ScalarExpr::Literal {
                     value: Datum::Text(s),
                     ty: DataType::Text,
                 };
                 return Ok(Ok(cast_node(lit, to, None)));
             }
+            let folded = cast(Datum::Text(s), DataType::Text, to, &fold_ctx())?;
             Ok(Ok(ScalarExpr::Literal {
                 value: folded,
                 ty: to,

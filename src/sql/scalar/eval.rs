@@ -4,7 +4,7 @@
 use super::cast::{apply_length, cast, parse_text};
 use super::format::compare_datums;
 use super::text::{like, like_escape};
-use super::{BinaryOp, BoundExpr, EvalContext, ScalarExpr, UnaryOp, WindowExpr, func, ops};
+use super::{BinaryOp, BoundExpr, EvalContext, ScalarExpr, UnaryOp, WindowExpr, func, ops, record};
 use crate::sql::error::{SqlError, SqlResult, SqlState};
 use crate::sql::types::{DataType, Datum};
 use std::cmp::Ordering;
@@ -94,6 +94,7 @@ pub(crate) fn eval_in(e: &ScalarExpr, env: &Env<'_>) -> SqlResult<Datum> {
                 UnaryOp::Not => Ok(from_truth(truth(&v).map(|b| !b))),
                 UnaryOp::Neg if v.is_null() => Ok(Datum::Null),
                 UnaryOp::Neg => ops::negate(&v, *ty),
+                UnaryOp::BitNot => Ok(ops::bit_not(&v, *ty)),
             }
         }
         ScalarExpr::Binary {
@@ -103,8 +104,15 @@ pub(crate) fn eval_in(e: &ScalarExpr, env: &Env<'_>) -> SqlResult<Datum> {
             ty,
         } => binary(*op, left, right, *ty, env),
         ScalarExpr::IsNull { arg, negated } => {
-            Ok(Datum::Bool(eval_in(arg, env)?.is_null() != *negated))
+            Ok(Datum::Bool(record::is_null(&eval_in(arg, env)?, *negated)))
         }
+        ScalarExpr::Row { fields, .. } => Ok(Datum::Record(
+            fields
+                .iter()
+                .map(|f| eval_in(f, env))
+                .collect::<SqlResult<Vec<_>>>()?,
+        )),
+        ScalarExpr::FieldSelect { arg, index, .. } => Ok(record::field(eval_in(arg, env)?, *index)),
         ScalarExpr::IsBool {
             arg,
             value,

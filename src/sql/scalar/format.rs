@@ -20,7 +20,10 @@ pub fn format_text(d: &Datum, ty: DataType, ctx: &EvalContext) -> Option<String>
     Some(match d {
         Datum::Null => return None,
         Datum::Bool(b) => if *b { "t" } else { "f" }.to_owned(),
-        Datum::Int(v) => v.to_string(),
+        Datum::Int(v) => match ty {
+            DataType::Reg(kind) => super::regclass::reg_out(kind, *v, ctx),
+            _ => v.to_string(),
+        },
         Datum::Numeric(n) => n.to_string(),
         Datum::Float(v) if ty == DataType::Float4 => format_f32(*v as f32),
         Datum::Float(v) => format_f64(*v),
@@ -31,6 +34,7 @@ pub fn format_text(d: &Datum, ty: DataType, ctx: &EvalContext) -> Option<String>
         Datum::Timestamp(m) => format_timestamp(*m),
         Datum::TimestampTz(m) => format_timestamptz(*m, ctx.timezone_offset_secs),
         Datum::Interval(iv) => format_interval(iv),
+        Datum::Record(fields) => super::record::format_record(fields, ty, ctx),
     })
 }
 
@@ -87,6 +91,7 @@ pub fn compare_datums(a: &Datum, b: &Datum) -> Ordering {
             x.len().cmp(&y.len())
         }
         (D::Array(x), D::Array(y)) => super::array::compare_arrays(x, y),
+        (D::Record(x), D::Record(y)) => super::record::compare_records(x, y),
         (D::Date(x), D::Date(y))
         | (D::Timestamp(x), D::Timestamp(y))
         | (D::TimestampTz(x), D::TimestampTz(y)) => x.cmp(y),
@@ -109,5 +114,6 @@ fn rank(d: &Datum) -> u8 {
         Datum::TimestampTz(_) => 6,
         Datum::Interval(_) => 7,
         Datum::Array(_) => 8,
+        Datum::Record(_) => 10,
     }
 }

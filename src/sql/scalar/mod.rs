@@ -30,6 +30,7 @@ mod func;
 mod json;
 mod operators;
 mod ops;
+mod record;
 pub(crate) mod regclass;
 mod sql_type;
 mod subquery;
@@ -62,6 +63,8 @@ pub enum UnaryOp {
     Neg,
     /// `NOT x` (three-valued).
     Not,
+    /// `~x`: bitwise NOT of an integer.
+    BitNot,
 }
 
 /// A binary operator. Operands are already coerced to the operator's input
@@ -98,6 +101,16 @@ pub enum BinaryOp {
     And,
     /// `OR` (three-valued)
     Or,
+    /// `&`: bitwise AND of integers of one type.
+    BitAnd,
+    /// `|`: bitwise OR.
+    BitOr,
+    /// `#`: bitwise XOR.
+    BitXor,
+    /// `<<`: shift left by an `integer` count.
+    ShiftLeft,
+    /// `>>`: arithmetic shift right by an `integer` count.
+    ShiftRight,
 }
 
 impl BinaryOp {
@@ -119,6 +132,11 @@ impl BinaryOp {
             BinaryOp::GtEq => ">=",
             BinaryOp::And => "AND",
             BinaryOp::Or => "OR",
+            BinaryOp::BitAnd => "&",
+            BinaryOp::BitOr => "|",
+            BinaryOp::BitXor => "#",
+            BinaryOp::ShiftLeft => "<<",
+            BinaryOp::ShiftRight => ">>",
         }
     }
 
@@ -477,6 +495,22 @@ pub enum ScalarExpr {
     },
     /// A subquery: scalar, EXISTS, IN or ARRAY (see [`SubqueryExpr`]).
     Subquery(Box<SubqueryExpr>),
+    /// `ROW(a, b, …)`: a row value of record type `ty`.
+    Row {
+        /// The field values.
+        fields: Vec<ScalarExpr>,
+        /// The record type.
+        ty: DataType,
+    },
+    /// `(arg).field`: field `index` of a row value.
+    FieldSelect {
+        /// The row-valued operand.
+        arg: Box<ScalarExpr>,
+        /// The field's position.
+        index: usize,
+        /// The field's type.
+        ty: DataType,
+    },
 }
 
 impl ScalarExpr {
@@ -491,7 +525,9 @@ impl ScalarExpr {
             | ScalarExpr::Case { ty, .. }
             | ScalarExpr::Cast { ty, .. }
             | ScalarExpr::Function { ty, .. }
-            | ScalarExpr::Coalesce { ty, .. } => *ty,
+            | ScalarExpr::Coalesce { ty, .. }
+            | ScalarExpr::Row { ty, .. }
+            | ScalarExpr::FieldSelect { ty, .. } => *ty,
             ScalarExpr::Window(w) => w.ty,
             ScalarExpr::Subquery(s) => s.ty,
             ScalarExpr::IsNull { .. }
@@ -534,7 +570,8 @@ impl ScalarExpr {
             ScalarExpr::Unary { arg, .. }
             | ScalarExpr::IsNull { arg, .. }
             | ScalarExpr::IsBool { arg, .. }
-            | ScalarExpr::Cast { arg, .. } => arg.walk(f),
+            | ScalarExpr::Cast { arg, .. }
+            | ScalarExpr::FieldSelect { arg, .. } => arg.walk(f),
             ScalarExpr::Binary { left, right, .. }
             | ScalarExpr::IsDistinctFrom { left, right, .. }
             | ScalarExpr::ArrayContains { left, right }
@@ -576,7 +613,8 @@ impl ScalarExpr {
             }
             ScalarExpr::Function { args, .. }
             | ScalarExpr::Coalesce { args, .. }
-            | ScalarExpr::ArrayLiteral { elems: args } => args.iter().for_each(|e| e.walk(f)),
+            | ScalarExpr::ArrayLiteral { elems: args }
+            | ScalarExpr::Row { fields: args, .. } => args.iter().for_each(|e| e.walk(f)),
             ScalarExpr::Window(w) => {
                 w.args.iter().for_each(|e| e.walk(f));
                 w.partition_by.iter().for_each(|e| e.walk(f));

@@ -24,7 +24,7 @@ pub(crate) fn no_operator(op: &str, l: DataType, r: Option<DataType>) -> SqlErro
 
 pub(crate) fn not_unique(op: &str, l: DataType, r: DataType) -> SqlError {
     SqlError::new(
-        SqlState::UndefinedFunction,
+        SqlState::AmbiguousFunction,
         format!("operator is not unique: {} {op} {}", l.name(), r.name()),
     )
     .with_hint(
@@ -32,13 +32,43 @@ pub(crate) fn not_unique(op: &str, l: DataType, r: DataType) -> SqlError {
     )
 }
 
+/// The type of a prefix operator that only the integer types have (`~`):
+/// the operand's own; 42725 for an untyped literal, 42883 otherwise.
+pub(crate) fn prefix_integer_operator(op: &str, ty: DataType) -> SqlResult<DataType> {
+    match ty {
+        t if t.is_integer() => Ok(t),
+        DataType::Unknown => Err(SqlError::new(
+            SqlState::AmbiguousFunction,
+            format!("operator is not unique: {op} unknown"),
+        )
+        .with_hint(
+            "Could not choose a best candidate operator. You might need to add explicit type casts.",
+        )),
+        t => Err(SqlError::new(
+            SqlState::UndefinedFunction,
+            format!("operator does not exist: {op} {}", t.name()),
+        )
+        .with_hint(
+            "No operator matches the given name and argument type. You might need to add an explicit type cast.",
+        )),
+    }
+}
+
 /// The common type two operands of a comparison convert to, if any.
 pub(crate) fn comparison_type(l: DataType, r: DataType) -> Option<DataType> {
     use DataType as T;
     match (l, r) {
         (T::Unknown, T::Unknown) => Some(T::Text),
+        // No `regclass = regclass` operator: `oid = oid` takes the literal.
+        (T::Reg(_), T::Unknown) | (T::Unknown, T::Reg(_)) => {
+            Some(T::Reg(crate::sql::types::RegKind::Oid))
+        }
         (T::Unknown, t) | (t, T::Unknown) => Some(t),
         _ if same_base(l, r) => Some(l),
+        // Object identifiers compare as oids (audb's catalog oids are bigint).
+        (T::Reg(_), t) | (t, T::Reg(_)) if t.is_integer() || matches!(t, T::Reg(_)) => {
+            Some(T::Int8)
+        }
         _ if category(l) != category(r) => None,
         _ => match category(l) {
             Category::Numeric => Some(numeric_common(l, r)),
@@ -93,6 +123,29 @@ pub(crate) fn resolve_arith(
                 let _ = t;
                 Ok((T::Text, T::Text, T::Text))
             }
+            _ => Err(none()),
+        };
+    }
+    if matches!(op, BitAnd | BitOr | BitXor) {
+        // int2, int4 and int8 each have their own operator: the operands
+        // meet at the wider type; an untyped literal takes the other's.
+        return match (lt, rt) {
+            (T::Unknown, T::Unknown) => Err(not_unique(op.symbol(), lt, rt)),
+            (T::Unknown, t) | (t, T::Unknown) if is_int(t) => Ok((t, t, t)),
+            (a, b) if is_int(a) && is_int(b) => {
+                let t = numeric_common(a, b);
+                Ok((t, t, t))
+            }
+            _ => Err(none()),
+        };
+    }
+    if matches!(op, ShiftLeft | ShiftRight) {
+        // int2 << int4, int4 << int4, int8 << int4: the count is an
+        // integer; an untyped left operand is taken as the count's type.
+        return match (lt, rt) {
+            (T::Unknown, T::Int4) => Ok((T::Int4, T::Int4, T::Int4)),
+            (T::Unknown, _) => Err(not_unique(op.symbol(), lt, rt)),
+            (t, T::Int2 | T::Int4 | T::Unknown) if is_int(t) => Ok((t, T::Int4, t)),
             _ => Err(none()),
         };
     }

@@ -73,6 +73,9 @@ pub(crate) fn binary(
 }
 
 fn int_op(op: BinaryOp, a: i64, b: i64, ty: DataType) -> SqlResult<Datum> {
+    if let Some(v) = bit_op(op, a, b, ty) {
+        return Ok(Datum::Int(v));
+    }
     let (a, b) = (i128::from(a), i128::from(b));
     let v = match op {
         BinaryOp::Add => a + b,
@@ -299,6 +302,49 @@ fn datetime_op(
         }
         _ => return None,
     })
+}
+
+/// The bitwise operators on integers of type `ty` (`None` for other
+/// operators). Shifts behave as PostgreSQL's C code does on x86-64: a
+/// `smallint` or `integer` shifts as 32 bits with the count taken modulo
+/// 32 (the `smallint` result then truncated), a `bigint` modulo 64.
+fn bit_op(op: BinaryOp, a: i64, b: i64, ty: DataType) -> Option<i64> {
+    let count = b as u32;
+    let shifted = |left: bool| -> i64 {
+        match ty {
+            DataType::Int8 if left => a.wrapping_shl(count),
+            DataType::Int8 => a.wrapping_shr(count),
+            _ => {
+                let a32 = a as i32;
+                let v = if left {
+                    a32.wrapping_shl(count)
+                } else {
+                    a32.wrapping_shr(count)
+                };
+                if ty == DataType::Int2 {
+                    i64::from(v as i16)
+                } else {
+                    i64::from(v)
+                }
+            }
+        }
+    };
+    Some(match op {
+        BinaryOp::BitAnd => a & b,
+        BinaryOp::BitOr => a | b,
+        BinaryOp::BitXor => a ^ b,
+        BinaryOp::ShiftLeft => shifted(true),
+        BinaryOp::ShiftRight => shifted(false),
+        _ => return None,
+    })
+}
+
+/// `~x` on an integer (NULL stays NULL).
+pub(crate) fn bit_not(d: &Datum, _ty: DataType) -> Datum {
+    match d {
+        Datum::Int(v) => Datum::Int(!v),
+        _ => Datum::Null,
+    }
 }
 
 /// `-x` for numbers and intervals.

@@ -3,7 +3,7 @@
 use super::CharLength;
 use crate::sql::error::{SqlError, SqlResult, SqlState};
 use crate::sql::pg_types::unsupported_type;
-use crate::sql::types::DataType;
+use crate::sql::types::{DataType, RegKind};
 use sqlparser::ast;
 
 /// Maps a sqlparser type name to a SQL type and optional char length.
@@ -47,7 +47,7 @@ pub(crate) fn sql_type(t: &ast::DataType) -> SqlResult<(DataType, Option<CharLen
         A::Char(l) | A::Character(l) => {
             (DataType::Text, Some(CharLength::Char(len(l).unwrap_or(1))))
         }
-        A::Regclass => (DataType::Int8, None),
+        A::Regclass => (DataType::Reg(RegKind::Class), None),
         A::JSON => (DataType::Json, None),
         A::Date => (DataType::Date, None),
         A::Timestamp(_, tz) => match tz {
@@ -82,17 +82,18 @@ pub(crate) fn sql_type(t: &ast::DataType) -> SqlResult<(DataType, Option<CharLen
                 }
                 "int2" => (DataType::Int2, None),
                 "int2vector" => (DataType::Int2Vector, None),
+                "oidvector" => (DataType::OidVector, None),
                 "json" => (DataType::Json, None),
                 "int4" => (DataType::Int4, None),
                 "int8" => (DataType::Int8, None),
                 "float4" => (DataType::Float4, None),
                 "float8" => (DataType::Float8, None),
                 "bool" => (DataType::Bool, None),
-                // Object identifiers are bigint until `DataType` has `oid`
-                // (see `catalog::system::OID`).
-                "oid" | "regclass" | "regtype" | "regnamespace" | "regproc" | "regprocedure"
-                | "regrole" | "xid" => (DataType::Int8, None),
-                _ => return Err(unsupported_type(t, format!("type {n}"))),
+                "xid" => (DataType::Int8, None),
+                other => match RegKind::from_name(other) {
+                    Some(kind) => (DataType::Reg(kind), None),
+                    None => return Err(unsupported_type(t, format!("type {n}"))),
+                },
             }
         }
         other => return Err(unsupported_type(other, format!("type {other}"))),

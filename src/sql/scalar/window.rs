@@ -3,13 +3,15 @@
 //!
 //! Frames starting at `UNBOUNDED PRECEDING` (the default) are computed
 //! incrementally, O(n) per partition; other frames recompute over the frame,
-//! O(n × frame).
+//! O(n × frame). Each window's per-row keys, order and values are charged
+//! to the statement's memory budget (53200) while it is computed.
 
 use super::cast::{fit_int, float_overflow};
 use super::datetime::{interval_add, interval_mul};
 use super::eval::{Env, eval_in};
 use super::format::compare_datums;
 use super::{EvalContext, FrameBound, WindowExpr, WindowFunc};
+use crate::exec::memory::{Meter, row_bytes};
 use crate::exec::parallel::Cancel;
 use crate::sql::decimal::Decimal;
 use crate::sql::error::{SqlError, SqlResult, SqlState};
@@ -80,6 +82,9 @@ fn eval_window(
     ctx: &EvalContext,
     cancel: &Cancel,
 ) -> SqlResult<Vec<Datum>> {
+    // The keys, the sort order and the output, charged while the window
+    // is computed: per row its three key vectors, an index and a value.
+    let mut meter = Meter::new(cancel, "a window function");
     let mut keys = Vec::with_capacity(rows.len());
     for (i, row) in rows.iter().enumerate() {
         if i % CANCEL_CHECK_ROWS == 0 {
@@ -94,12 +99,20 @@ fn eval_window(
         let eval_all = |es: &mut dyn Iterator<Item = &super::ScalarExpr>| {
             es.map(|e| eval_in(e, &env)).collect::<SqlResult<Vec<_>>>()
         };
-        keys.push(RowKeys {
+        let k = RowKeys {
             partition: eval_all(&mut w.partition_by.iter())?,
             order: eval_all(&mut w.order_by.iter().map(|o| &o.expr))?,
             args: eval_all(&mut w.args.iter())?,
-        });
+        };
+        meter.add(
+            row_bytes(&k.partition)
+                + row_bytes(&k.order)
+                + row_bytes(&k.args)
+                + (std::mem::size_of::<usize>() + std::mem::size_of::<Datum>()) as u64,
+        )?;
+        keys.push(k);
     }
+    meter.flush()?;
     let order_cmp = |a: &RowKeys, b: &RowKeys| -> Ordering {
         for (k, o) in w.order_by.iter().enumerate() {
             let (x, y) = (&a.order[k], &b.order[k]);

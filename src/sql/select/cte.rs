@@ -39,12 +39,22 @@ pub(crate) struct CteEnv {
 /// The CTE chain of a `WITH [RECURSIVE]` clause on top of `outer`.
 pub(super) fn define(outer: Option<Arc<CteEnv>>, with: &With) -> SqlResult<Option<Arc<CteEnv>>> {
     let mut env = outer;
-    for cte in &with.cte_tables {
+    for (i, cte) in with.cte_tables.iter().enumerate() {
         if cte.from.is_some() {
             return Err(SqlError::unsupported("WITH … FROM"));
         }
+        let name = fold_ident(&cte.alias.name);
+        if with.cte_tables[..i]
+            .iter()
+            .any(|c| fold_ident(&c.alias.name) == name)
+        {
+            return Err(SqlError::new(
+                SqlState::DuplicateAlias,
+                format!("WITH query name \"{name}\" specified more than once"),
+            ));
+        }
         env = Some(Arc::new(CteEnv {
-            name: fold_ident(&cte.alias.name),
+            name,
             columns: cte
                 .alias
                 .columns
@@ -103,8 +113,11 @@ pub(super) fn cte_source(ctx: &QueryCtx<'_>, cte: &CteEnv, alias: String) -> Sql
         if cte.columns.len() > rel.columns.len() {
             return Err(too_many(cte, rel.columns.len()));
         }
-        rename_columns(rel, &cte.columns)?
+        rename_columns(rel, &cte.columns, &cte.name)?
     };
+    // Kept for the rest of the statement: charged until it ends (53200).
+    let bytes = crate::exec::memory::rows_bytes(&rel.rows);
+    ctx.cancel.charge(bytes, "the rows of a WITH query")?;
     let _ = cte.rows.set(rel.clone());
     let quals = vec![Some(alias); rel.columns.len()];
     Ok(Source::Rel { rel, quals })
@@ -154,13 +167,15 @@ fn iterate(
         if cte.columns.len() > result.columns.len() {
             return Err(too_many(cte, result.columns.len()));
         }
-        result = rename_columns(result, &cte.columns)?;
+        result = rename_columns(result, &cte.columns, &cte.name)?;
     }
     if !all {
         result = relation::distinct(result);
     }
     let step_query = query_of(cte, step);
     let mut working = result.clone();
+    let mut grown = crate::exec::memory::Meter::new(nested.cancel, "a recursive WITH query");
+    grown.add(crate::exec::memory::rows_bytes(&result.rows))?;
     let mut rounds = 0;
     while !working.rows.is_empty() {
         rounds += 1;
@@ -193,6 +208,7 @@ fn iterate(
             added,
             relation::SetOp::Union,
             true,
+            nested.cancel,
         )?;
         let fresh = if all {
             typed.rows
@@ -201,8 +217,9 @@ fn iterate(
                 columns: result.columns.clone(),
                 rows: result.rows.clone(),
             });
-            relation::set_op(typed, seen, relation::SetOp::Except, false)?.rows
+            relation::set_op(typed, seen, relation::SetOp::Except, false, nested.cancel)?.rows
         };
+        grown.add(crate::exec::memory::rows_bytes(&fresh))?;
         result.rows.extend(fresh.iter().cloned());
         relation::check_rows(result.rows.len())?;
         working = Relation {

@@ -11,7 +11,8 @@ use crate::sql::predicate::{self, fold_ident};
 use crate::sql::relation::Relation;
 use crate::storage::TableSnapshot;
 use sqlparser::ast::{
-    Expr, GroupByExpr, ObjectName, ObjectNamePart, Query, Select, SelectItem, SetExpr, TableFactor,
+    Expr, GroupByExpr, ObjectName, ObjectNamePart, Query, Select, SelectItem, SetExpr, TableAlias,
+    TableFactor,
 };
 
 /// Where a query reads from.
@@ -82,83 +83,18 @@ pub(crate) fn factor_source(ctx: &QueryCtx<'_>, factor: &TableFactor) -> SqlResu
                     *with_ordinality,
                 );
             }
-            let (schema, table) = table_name(name)?;
-            let alias_name = alias.as_ref().map(|a| fold_ident(&a.name));
-            if schema.is_none()
-                && let Some(cte) = super::cte::find(ctx.ctes.as_ref(), &table)
-            {
-                let source = super::cte::cte_source(ctx, &cte, alias_name.unwrap_or(table))?;
-                return match (alias, source) {
-                    (Some(a), Source::Rel { rel, quals }) if !a.columns.is_empty() => {
-                        let names: Vec<String> =
-                            a.columns.iter().map(|c| fold_ident(&c.name)).collect();
-                        Ok(Source::Rel {
-                            rel: rename_columns(rel, &names)?,
-                            quals,
-                        })
-                    }
-                    (_, source) => Ok(source),
-                };
-            }
-            match schema.as_deref() {
-                None | Some("public")
-                    if ctx.snapshot.table(&table).is_some()
-                        || Catalog::new(ctx.snapshot).view(&table).is_some() =>
-                {
-                    resolve_named(ctx, &table, alias_name)
-                }
-                None | Some("pg_catalog") | Some("information_schema") => {
-                    let sys = catalog::system::SystemContext {
-                        user: ctx.user.clone(),
-                    };
-                    match catalog::system::system_relation(
-                        ctx.snapshot,
-                        &sys,
-                        schema.as_deref(),
-                        &table,
-                    ) {
-                        Some(rel) => {
-                            let rel = rel?;
-                            let q = alias_name.unwrap_or(table);
-                            let quals = vec![Some(q); rel.columns.len()];
-                            Ok(Source::Rel { rel, quals })
-                        }
-                        None => Err(SqlError::new(
-                            SqlState::UndefinedTable,
-                            format!("relation \"{}\" does not exist", name),
-                        )),
-                    }
-                }
-                Some("public") => resolve_named(ctx, &table, alias_name),
-                Some(s) => Err(SqlError::new(
-                    SqlState::UndefinedTable,
-                    format!("relation \"{s}.{table}\" does not exist"),
-                )),
-            }
+            let source = named_source(ctx, name, alias.as_ref())?;
+            column_aliases(ctx, source, alias.as_ref())
         }
+        // A LATERAL subquery reads the items before it through the
+        // enclosing names `from_list` gives it.
         TableFactor::Derived {
-            subquery,
-            alias,
-            lateral,
-            ..
+            subquery, alias, ..
         } => {
-            if *lateral {
-                return Err(SqlError::unsupported("LATERAL"));
-            }
             let rel = run_query(&ctx.nested()?, subquery)?;
-            let rel = match alias {
-                Some(a) if !a.columns.is_empty() => rename_columns(
-                    rel,
-                    &a.columns
-                        .iter()
-                        .map(|c| fold_ident(&c.name))
-                        .collect::<Vec<_>>(),
-                )?,
-                _ => rel,
-            };
             let q = alias.as_ref().map(|a| fold_ident(&a.name));
             let quals = vec![q; rel.columns.len()];
-            Ok(Source::Rel { rel, quals })
+            column_aliases(ctx, Source::Rel { rel, quals }, alias.as_ref())
         }
         TableFactor::UNNEST {
             alias,
@@ -167,16 +103,100 @@ pub(crate) fn factor_source(ctx: &QueryCtx<'_>, factor: &TableFactor) -> SqlResu
             with_ordinality,
             ..
         } => crate::sql::table_func::unnest(ctx, array_exprs, alias.as_ref(), *with_ordinality),
+        TableFactor::Function {
+            name,
+            args,
+            with_ordinality,
+            alias,
+            ..
+        } => crate::sql::table_func::table_function(
+            ctx,
+            name,
+            args,
+            alias.as_ref(),
+            *with_ordinality,
+        ),
         other => Err(SqlError::unsupported(format!("FROM {other}"))),
     }
 }
 
-pub(super) fn rename_columns(mut rel: Relation, names: &[String]) -> SqlResult<Relation> {
+/// The source of a named FROM item (a CTE, table, view or catalog
+/// relation), before its alias's column list.
+fn named_source(
+    ctx: &QueryCtx<'_>,
+    name: &ObjectName,
+    alias: Option<&TableAlias>,
+) -> SqlResult<Source> {
+    let (schema, table) = table_name(name)?;
+    let alias_name = alias.map(|a| fold_ident(&a.name));
+    if schema.is_none()
+        && let Some(cte) = super::cte::find(ctx.ctes.as_ref(), &table)
+    {
+        return super::cte::cte_source(ctx, &cte, alias_name.unwrap_or(table));
+    }
+    match schema.as_deref() {
+        None | Some("public")
+            if ctx.snapshot.table(&table).is_some()
+                || Catalog::new(ctx.snapshot).view(&table).is_some() =>
+        {
+            resolve_named(ctx, &table, alias_name)
+        }
+        None | Some("pg_catalog") | Some("information_schema") => {
+            let sys = catalog::system::SystemContext {
+                user: ctx.user.clone(),
+            };
+            match catalog::system::system_relation(ctx.snapshot, &sys, schema.as_deref(), &table) {
+                Some(rel) => {
+                    let rel = rel?;
+                    let q = alias_name.unwrap_or(table);
+                    let quals = vec![Some(q); rel.columns.len()];
+                    Ok(Source::Rel { rel, quals })
+                }
+                None => Err(SqlError::new(
+                    SqlState::UndefinedTable,
+                    format!("relation \"{}\" does not exist", name),
+                )),
+            }
+        }
+        Some("public") => resolve_named(ctx, &table, alias_name),
+        Some(s) => Err(SqlError::new(
+            SqlState::UndefinedTable,
+            format!("relation \"{s}.{table}\" does not exist"),
+        )),
+    }
+}
+
+/// Renames the first columns of a FROM item by its alias's column list
+/// (`AS t(a, b)`). An audience table so renamed is read into a relation
+/// (bounded like any relation), since its bitmaps know the old names.
+fn column_aliases(
+    ctx: &QueryCtx<'_>,
+    source: Source,
+    alias: Option<&TableAlias>,
+) -> SqlResult<Source> {
+    let Some(a) = alias.filter(|a| !a.columns.is_empty()) else {
+        return Ok(source);
+    };
+    let names: Vec<String> = a.columns.iter().map(|c| fold_ident(&c.name)).collect();
+    let crate::sql::join::Qualified { rel, quals } = crate::sql::join::to_qualified(ctx, source)?;
+    Ok(Source::Rel {
+        rel: rename_columns(rel, &names, &fold_ident(&a.name))?,
+        quals,
+    })
+}
+
+/// Renames the first columns of `rel` (42P10 when there are more names
+/// than columns; `table` names the item in that error).
+pub(super) fn rename_columns(
+    mut rel: Relation,
+    names: &[String],
+    table: &str,
+) -> SqlResult<Relation> {
     if names.len() > rel.columns.len() {
         return Err(SqlError::new(
             SqlState::InvalidColumnReference,
             format!(
-                "table has {} columns available but {} columns specified",
+                "table \"{table}\" has {} columns available but {} columns specified",
                 rel.columns.len(),
                 names.len()
             ),

@@ -4,12 +4,12 @@
 
 use super::QueryCtx;
 use super::from::table_name;
+use super::scope::{RelScope, positional_ref};
 use crate::sql::aggregates::replace_group_refs;
 use crate::sql::error::{SqlError, SqlResult, SqlState};
 use crate::sql::predicate::fold_ident;
-use crate::sql::relation::{self, Column, Relation, SortKey};
+use crate::sql::relation::{self, Relation, SortKey};
 use crate::sql::scalar::{self, BoundExpr, Scope};
-use crate::sql::types::DataType;
 use sqlparser::ast::{
     Expr, GroupByExpr, ObjectNamePart, OrderBy, OrderByKind, Query, Select, SelectItem, SetExpr,
     Value,
@@ -100,6 +100,17 @@ fn cast_type_name(t: &sqlparser::ast::DataType) -> String {
         T::Text | T::Varchar(_) | T::CharacterVarying(_) => "text".into(),
         T::Date => "date".into(),
         T::Timestamp(_, _) => "timestamp".into(),
+        T::Regclass => "regclass".into(),
+        // `'{}'::int[]` is named after the element type.
+        T::Array(
+            sqlparser::ast::ArrayElemTypeDef::SquareBracket(inner, _)
+            | sqlparser::ast::ArrayElemTypeDef::AngleBracket(inner),
+        ) => cast_type_name(inner),
+        // `'x'::pg_catalog.regtype` is named `regtype`.
+        T::Custom(name, _) => match name.0.last() {
+            Some(ObjectNamePart::Identifier(id)) => fold_ident(id),
+            _ => "?column?".into(),
+        },
         _ => "?column?".into(),
     }
 }
@@ -141,51 +152,6 @@ pub fn items(select: &Select) -> SqlResult<Vec<Option<Item>>> {
         .collect()
 }
 
-/// Column references of a relation; each column may carry a qualifier
-/// (its table name or alias).
-pub struct RelScope<'a> {
-    /// The relation's columns.
-    pub columns: &'a [Column],
-    /// The qualifier of each column (parallel to `columns`; missing = none).
-    pub quals: &'a [Option<String>],
-}
-
-impl Scope for RelScope<'_> {
-    fn resolve(&self, qualifier: Option<&str>, name: &str) -> SqlResult<(usize, DataType)> {
-        if let Some(q) = qualifier
-            && !self.quals.iter().any(|x| x.as_deref() == Some(q))
-        {
-            return Err(SqlError::new(
-                SqlState::UndefinedTable,
-                format!("missing FROM-clause entry for table \"{q}\""),
-            ));
-        }
-        let mut found = None;
-        for (i, c) in self.columns.iter().enumerate() {
-            let qual = self.quals.get(i).and_then(|q| q.as_deref());
-            if c.name == name && (qualifier.is_none() || qualifier == qual) {
-                if found.is_some() {
-                    return Err(SqlError::new(
-                        SqlState::AmbiguousColumn,
-                        format!("column reference \"{name}\" is ambiguous"),
-                    ));
-                }
-                found = Some((i, c.ty));
-            }
-        }
-        found.ok_or_else(|| match qualifier {
-            Some(q) => SqlError::new(
-                SqlState::UndefinedColumn,
-                format!("column {q}.{name} does not exist"),
-            ),
-            None => SqlError::new(
-                SqlState::UndefinedColumn,
-                format!("column \"{name}\" does not exist"),
-            ),
-        })
-    }
-}
-
 /// Projection, DISTINCT, ORDER BY and LIMIT over `input`, with `items`
 /// (`None` = `*`) bound in `scope`. ORDER BY may name output columns (by
 /// name or ordinal) or input expressions.
@@ -224,10 +190,7 @@ pub fn finish_select(
                 }
                 _ => None,
             },
-            Expr::Identifier(id) => {
-                let n = fold_ident(id);
-                items.iter().position(|(name, _)| *name == n)
-            }
+            Expr::Identifier(id) => output_named(&bound[..visible], &fold_ident(id))?,
             _ => None,
         };
         let col = match target {
@@ -265,6 +228,22 @@ pub fn finish_select(
     Ok(rel)
 }
 
+/// The output column an `ORDER BY name` means: the one so named (42702
+/// when several are, unless they compute the same thing, as PostgreSQL).
+fn output_named(bound: &[(String, BoundExpr)], name: &str) -> SqlResult<Option<usize>> {
+    let mut hits = bound.iter().enumerate().filter(|(_, (n, _))| n == name);
+    let Some((first, (_, e))) = hits.next() else {
+        return Ok(None);
+    };
+    if hits.any(|(_, (_, other))| other.expr != e.expr) {
+        return Err(SqlError::new(
+            SqlState::AmbiguousColumn,
+            format!("ORDER BY \"{name}\" is ambiguous"),
+        ));
+    }
+    Ok(Some(first))
+}
+
 /// ORDER BY entries as (expression, descending, nulls first).
 pub fn order_keys(order_by: Option<&OrderBy>) -> SqlResult<Vec<(Expr, bool, Option<bool>)>> {
     let Some(ob) = order_by else {
@@ -282,10 +261,14 @@ pub fn order_keys(order_by: Option<&OrderBy>) -> SqlResult<Vec<(Expr, bool, Opti
     }
 }
 
+/// Sorts the rows of a query body that is not a SELECT (`VALUES`, a set
+/// operation: `set_op`, whose keys may only name output columns, as in
+/// PostgreSQL).
 pub(super) fn order_relation(
     ctx: &QueryCtx<'_>,
     rel: Relation,
     order_by: Option<&OrderBy>,
+    set_op: bool,
 ) -> SqlResult<Relation> {
     let keys = order_keys(order_by)?;
     if keys.is_empty() {
@@ -294,15 +277,25 @@ pub(super) fn order_relation(
     if let Some(direct) = output_column_keys(&rel, &keys) {
         return relation::sort(rel, &direct?, ctx.eval, ctx.cancel);
     }
+    if set_op
+        && keys
+            .iter()
+            .any(|(e, _, _)| !matches!(e, Expr::Identifier(_) | Expr::Value(_)))
+    {
+        return Err(SqlError::new(
+            SqlState::FeatureNotSupported,
+            "invalid UNION/INTERSECT/EXCEPT ORDER BY clause",
+        )
+        .with_detail("Only result column names can be used, not expressions or functions.")
+        .with_hint(
+            "Add the expression/function to every SELECT, or move the UNION into a FROM clause.",
+        ));
+    }
     let items: Vec<(String, Expr)> = rel
         .columns
         .iter()
-        .map(|c| {
-            (
-                c.name.clone(),
-                Expr::Identifier(sqlparser::ast::Ident::with_quote('"', c.name.clone())),
-            )
-        })
+        .enumerate()
+        .map(|(i, c)| (c.name.clone(), positional_ref(i, &c.name)))
         .collect();
     let scope = RelScope {
         columns: &rel.columns,
@@ -395,22 +388,19 @@ pub(super) fn select_relation(
                     ) => Some(table_name(n)?.1),
                     _ => None,
                 };
-                for (i, c) in rel.columns.iter().enumerate() {
-                    let q = quals.get(i).cloned().flatten();
-                    if only.is_some() && only != q {
-                        continue;
-                    }
-                    let e = match &q {
-                        Some(q) => Expr::CompoundIdentifier(vec![
-                            sqlparser::ast::Ident::with_quote('"', q.clone()),
-                            sqlparser::ast::Ident::with_quote('"', c.name.clone()),
-                        ]),
-                        None => {
-                            Expr::Identifier(sqlparser::ast::Ident::with_quote('"', c.name.clone()))
-                        }
-                    };
-                    list.push((c.name.clone(), e));
+                let scope = RelScope {
+                    columns: &rel.columns,
+                    quals: &quals,
+                };
+                if let Some(o) = &only
+                    && !scope.has_qualifier(o)
+                {
+                    return Err(SqlError::new(
+                        SqlState::UndefinedTable,
+                        format!("missing FROM-clause entry for table \"{o}\""),
+                    ));
                 }
+                list.extend(expand_star(&rel, &quals, only.as_deref()));
             }
         }
     }
@@ -445,6 +435,42 @@ pub(super) fn select_relation(
         offset,
         limit,
     )
+}
+
+/// The select-list entries of `*` (or of `only.*`) over `rel`: each column
+/// by its (qualified) name, or by position when that name would reach
+/// another column too. `*` leaves out hidden columns (see [`super::scope`]).
+fn expand_star(
+    rel: &Relation,
+    quals: &[Option<String>],
+    only: Option<&str>,
+) -> Vec<(String, Expr)> {
+    let scope = RelScope {
+        columns: &rel.columns,
+        quals,
+    };
+    let mut out = Vec::new();
+    for (i, c) in rel.columns.iter().enumerate() {
+        let (q, hidden) = scope.qual(i);
+        let wanted = match only {
+            Some(o) => q == Some(o),
+            None => !hidden,
+        };
+        if !wanted {
+            continue;
+        }
+        let by_name = matches!(scope.resolve(q, &c.name), Ok((j, _)) if j == i);
+        let e = match q {
+            _ if !by_name => positional_ref(i, &c.name),
+            Some(q) => Expr::CompoundIdentifier(vec![
+                sqlparser::ast::Ident::with_quote('"', q.to_owned()),
+                sqlparser::ast::Ident::with_quote('"', c.name.clone()),
+            ]),
+            None => Expr::Identifier(sqlparser::ast::Ident::with_quote('"', c.name.clone())),
+        };
+        out.push((c.name.clone(), e));
+    }
+    out
 }
 
 /// Replaces group-key references in `e` (see [`replace_group_refs`]).

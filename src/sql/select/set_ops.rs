@@ -73,7 +73,7 @@ fn run_set_operation(ctx: &QueryCtx<'_>, e: &SetExpr) -> SqlResult<Relation> {
             other => return Err(SqlError::unsupported(format!("{other}"))),
         };
         let all = matches!(set_quantifier, SetQuantifier::All);
-        acc = relation::set_op(acc, b, op, all)?;
+        acc = relation::set_op(acc, b, op, all, ctx.cancel)?;
         // A set operation's own result is typed: columns still unknown on
         // both sides become text, as in PostgreSQL (`SELECT NULL UNION
         // SELECT NULL UNION SELECT 1` is 42804).

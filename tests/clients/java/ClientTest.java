@@ -51,6 +51,13 @@ public class ClientTest {
         return out;
     }
 
+    static List<String> labels(ResultSet rs) throws SQLException {
+        ResultSetMetaData m = rs.getMetaData();
+        List<String> out = new ArrayList<>();
+        for (int i = 1; i <= m.getColumnCount(); i++) out.add(m.getColumnLabel(i));
+        return out;
+    }
+
     public static void main(String[] args) throws Exception {
         String url = "jdbc:postgresql://127.0.0.1:" + args[0] + "/audb?user=audb";
         try (Connection conn = DriverManager.getConnection(url)) {
@@ -95,22 +102,33 @@ public class ClientTest {
                     && colSql.get("vip") == Types.BIT && colSql.get("register_date") == Types.DATE, colSql);
             check("getColumns remarks", "Paying member".equals(remarks.get("vip")), remarks.get("vip"));
 
-            pending("getPrimaryKeys", "information_schema._pg_expandarray and composite field access", () -> {
-                ResultSet pk = md.getPrimaryKeys(null, "public", "users");
-                check("getPrimaryKeys", pk.next() && pk.getString("COLUMN_NAME").equals("user_id")
-                        && pk.getString("PK_NAME").equals("users_pkey") && !pk.next(), "no pk");
-                pk.close();
-            });
-            pending("getIndexInfo", "information_schema._pg_expandarray and composite field access", () -> {
-                ResultSet idx = md.getIndexInfo(null, "public", "users", false, true);
-                List<String> idxCols = column(idx, "COLUMN_NAME");
-                check("getIndexInfo", idxCols.contains("user_id"), idxCols);
-            });
-            pending("getImportedKeys", "generate_series in FROM and int2[] subscripts", () -> {
-                ResultSet fk = md.getImportedKeys(null, "public", "users");
-                check("getImportedKeys", !fk.next(), "unexpected foreign key");
-                fk.close();
-            });
+            // pgjdbc reads keys through information_schema._pg_expandarray
+            // (a record-valued SRF and (record).field), `&` on smallint and
+            // con.confkey[pos.n]; results and column labels as PostgreSQL's.
+            ResultSet pk = md.getPrimaryKeys(null, "public", "users");
+            check("getPrimaryKeys columns", labels(pk).equals(List.of(
+                    "table_cat", "table_schem", "table_name", "column_name", "key_seq", "pk_name")), labels(pk));
+            check("getPrimaryKeys", pk.next() && "user_id".equals(pk.getString("COLUMN_NAME"))
+                    && "users_pkey".equals(pk.getString("PK_NAME")) && pk.getInt("KEY_SEQ") == 1
+                    && "users".equals(pk.getString("TABLE_NAME")) && !pk.next(), "no pk or extra rows");
+            pk.close();
+            ResultSet idx = md.getIndexInfo(null, "public", "users", false, true);
+            check("getIndexInfo columns", labels(idx).equals(List.of("TABLE_CAT", "TABLE_SCHEM", "TABLE_NAME",
+                    "NON_UNIQUE", "INDEX_QUALIFIER", "INDEX_NAME", "TYPE", "ORDINAL_POSITION", "COLUMN_NAME",
+                    "ASC_OR_DESC", "CARDINALITY", "PAGES", "FILTER_CONDITION")), labels(idx));
+            check("getIndexInfo", idx.next() && "users_pkey".equals(idx.getString("INDEX_NAME"))
+                    && "user_id".equals(idx.getString("COLUMN_NAME")) && !idx.getBoolean("NON_UNIQUE")
+                    && idx.getInt("ORDINAL_POSITION") == 1 && "A".equals(idx.getString("ASC_OR_DESC"))
+                    && idx.getInt("TYPE") == DatabaseMetaData.tableIndexOther && !idx.next(), "no index row or extra rows");
+            idx.close();
+            ResultSet fk = md.getImportedKeys(null, "public", "users");
+            check("getImportedKeys columns", labels(fk).size() == 14
+                    && labels(fk).get(3).equals("pkcolumn_name") && labels(fk).get(13).equals("deferrability"), labels(fk));
+            check("getImportedKeys", !fk.next(), "unexpected foreign key");
+            fk.close();
+            ResultSet ek = md.getExportedKeys(null, "public", "users");
+            check("getExportedKeys", !ek.next(), "unexpected foreign key");
+            ek.close();
 
             try (PreparedStatement ps = conn.prepareStatement(
                     "SELECT city, COUNT(*) AS n, SUM(ltv) AS total FROM users WHERE age BETWEEN ? AND ? AND vip = ? "
