@@ -705,6 +705,26 @@ impl Db {
     }
 }
 
+/// A database in a fresh temporary directory for unit tests: background
+/// work off, executor settings `exec` (default when `None`).
+#[cfg(test)]
+pub(crate) fn temp_db(exec: Option<crate::exec::ExecConfig>) -> (Db, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Db::open(
+        dir.path(),
+        Options {
+            background: false,
+            ..Options::default()
+        },
+    )
+    .expect("open");
+    let db = match exec {
+        Some(exec) => db.with_exec(exec),
+        None => db,
+    };
+    (db, dir)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -725,15 +745,7 @@ mod tests {
 
     #[test]
     fn slow_statements_are_logged_with_their_plan() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let db = Db::open(
-            dir.path(),
-            Options {
-                background: false,
-                ..Options::default()
-            },
-        )
-        .expect("open");
+        let (db, _dir) = super::temp_db(None);
         let mut s = Session::new("t");
         db.execute(&mut s, "CREATE TABLE u (k TEXT PRIMARY KEY, vip BOOLEAN)")
             .expect("create");

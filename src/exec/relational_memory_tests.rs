@@ -8,26 +8,16 @@ use crate::db::{Db, Session, StatementResult};
 use crate::exec::ExecConfig;
 use crate::sql::error::SqlState;
 use crate::sql::types::Datum;
-use crate::storage::Options;
 
 /// Bytes of the small budget: far below what 20,000 relational rows take
 /// (each row is at least a vector header and a `Datum`).
 const SMALL: u64 = 256 << 10;
 
 fn open(limit: u64) -> (Db, Session, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = Db::open(
-        dir.path(),
-        Options {
-            background: false,
-            ..Options::default()
-        },
-    )
-    .expect("open")
-    .with_exec(ExecConfig {
+    let (db, dir) = crate::db::temp_db(Some(ExecConfig {
         worker_threads: 0,
         query_memory_limit: limit,
-    });
+    }));
     (db, Session::new("test"), dir)
 }
 

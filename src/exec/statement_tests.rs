@@ -11,7 +11,6 @@ use crate::sql::error::SqlState;
 use crate::sql::scalar::{EvalContext, Params};
 use crate::sql::select::QueryCtx;
 use crate::sql::types::Datum;
-use crate::storage::Options;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
@@ -28,15 +27,7 @@ fn vip(k: i64) -> bool {
 
 /// A database with `t (k, age, vip, flag)` of [`ROWS`] rows, bulk loaded.
 fn open() -> (Db, Session, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = Db::open(
-        dir.path(),
-        Options {
-            background: false,
-            ..Options::default()
-        },
-    )
-    .expect("open");
+    let (db, dir) = crate::db::temp_db(None);
     let mut s = Session::new("test");
     db.execute(
         &mut s,

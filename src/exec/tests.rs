@@ -4,24 +4,13 @@
 use crate::db::{Db, Session, StatementResult};
 use crate::exec::ExecConfig;
 use crate::sql::error::SqlState;
-use crate::storage::Options;
 use std::sync::Arc;
 
 fn open(limit: u64) -> (Db, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = Db::open(
-        dir.path(),
-        Options {
-            background: false,
-            ..Options::default()
-        },
-    )
-    .expect("open")
-    .with_exec(ExecConfig {
+    crate::db::temp_db(Some(ExecConfig {
         worker_threads: 0,
         query_memory_limit: limit,
-    });
-    (db, dir)
+    }))
 }
 
 fn load(db: &Db, s: &mut Session, rows: usize) {

@@ -66,6 +66,33 @@ pub fn project(
     cancel: &Cancel,
 ) -> SqlResult<Relation> {
     check_rows(rel.rows.len())?;
+    let columns: Vec<Column> = exprs
+        .iter()
+        .map(|(name, e)| Column {
+            name: name.clone(),
+            ty: e.ty,
+        })
+        .collect();
+    // A plain column list (`SELECT user_id AS id …`) copies values: no
+    // evaluation environment per row.
+    let picks: Option<Vec<usize>> = exprs
+        .iter()
+        .map(|(_, e)| match e.expr {
+            scalar::ScalarExpr::Column { index, .. } => Some(index),
+            _ => None,
+        })
+        .collect();
+    if let Some(picks) = picks
+        && rel.rows.iter().all(|row| picks.iter().all(|&i| i < row.len()))
+    {
+        cancel.check()?;
+        let rows = rel
+            .rows
+            .iter()
+            .map(|row| picks.iter().map(|&i| row[i].clone()).collect())
+            .collect();
+        return Ok(Relation { columns, rows });
+    }
     let mut windows: Vec<&WindowExpr> = Vec::new();
     for (_, e) in exprs {
         collect_windows(&e.expr, &mut windows);
@@ -89,16 +116,7 @@ pub fn project(
                 .collect::<SqlResult<Vec<_>>>()?,
         );
     }
-    Ok(Relation {
-        columns: exprs
-            .iter()
-            .map(|(name, e)| Column {
-                name: name.clone(),
-                ty: e.ty,
-            })
-            .collect(),
-        rows,
-    })
+    Ok(Relation { columns, rows })
 }
 
 fn collect_windows<'a>(e: &'a ScalarExpr, out: &mut Vec<&'a WindowExpr>) {

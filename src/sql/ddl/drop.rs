@@ -230,22 +230,13 @@ fn drop_view(store: &Store, snapshot: &Snapshot, name: &str) -> SqlResult<()> {
 
 #[cfg(test)]
 mod tests {
-    use crate::db::{Db, Session};
-    use crate::storage::Options;
+    use crate::db::Session;
 
     /// The SQLSTATE of each statement, as the reference PostgreSQL 15
     /// reports it (checked with psql against it).
     #[test]
     fn schema_kind_and_privilege_are_checked_in_postgres_order() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let db = Db::open(
-            dir.path(),
-            Options {
-                background: false,
-                ..Options::default()
-            },
-        )
-        .expect("open");
+        let (db, _dir) = crate::db::temp_db(None);
         let mut s = Session::new("test");
         let state = |s: &mut Session, sql: &str| match db.execute(s, sql) {
             Ok(_) => "ok".to_owned(),
