@@ -83,7 +83,10 @@ pub fn project(
         })
         .collect();
     if let Some(picks) = picks
-        && rel.rows.iter().all(|row| picks.iter().all(|&i| i < row.len()))
+        && rel
+            .rows
+            .iter()
+            .all(|row| picks.iter().all(|&i| i < row.len()))
     {
         cancel.check()?;
         let rows = rel
