@@ -121,6 +121,7 @@ fn catalog_relations_describe_tables_views_and_columns() {
         "SELECT polname FROM pg_policy",
         "SELECT * FROM pg_catalog.pg_statistic_ext",
         "SELECT pubname FROM pg_catalog.pg_publication",
+        "SELECT rngtypid, rngsubtype, rngmultitypid FROM pg_catalog.pg_range",
         "SELECT nspname FROM pg_namespace WHERE nspname !~ '^pg_toast'",
         "SELECT typname FROM pg_type WHERE typname OPERATOR(pg_catalog.~) '^(int4)$'",
         "SELECT current_schema(), current_database(), current_user, session_user",

@@ -43,6 +43,7 @@ pub(super) const NAMES: &[&str] = &[
     "pg_publication",
     "pg_publication_namespace",
     "pg_publication_rel",
+    "pg_range",
     "pg_rewrite",
     "pg_roles",
     "pg_sequence",
@@ -286,6 +287,15 @@ const PG_POLICY: &[(&str, DataType)] = &[
     ("polroles", TA),
     ("polqual", T),
     ("polwithcheck", T),
+];
+const PG_RANGE: &[(&str, DataType)] = &[
+    ("rngtypid", O),
+    ("rngsubtype", O),
+    ("rngmultitypid", O),
+    ("rngcollation", O),
+    ("rngsubopc", O),
+    ("rngcanonical", T),
+    ("rngsubdiff", T),
 ];
 const PG_PROC: &[(&str, DataType)] = &[
     ("oid", O),
@@ -724,6 +734,7 @@ pub(super) fn relation(
         "pg_publication" => empty(PG_PUBLICATION),
         "pg_publication_namespace" => empty(PG_PUBLICATION_NAMESPACE),
         "pg_publication_rel" => empty(PG_PUBLICATION_REL),
+        "pg_range" => empty(PG_RANGE),
         "pg_rewrite" => empty(PG_REWRITE),
         "pg_sequence" => empty(PG_SEQUENCE),
         "pg_settings" => Some(Ok(rel(
