@@ -383,12 +383,21 @@ pub fn replace_group_refs(e: &mut Expr, groups: &[(Option<String>, Expr)]) {
                 Expr::CompoundIdentifier(parts) if parts.len() == 2 => Some(fold_ident(&parts[1])),
                 _ => None,
             };
-            for (i, (name, ge)) in self.groups.iter().enumerate() {
-                let hit = *ge == *e || (col_name.is_some() && *name == col_name);
-                if hit {
-                    *e = Expr::Identifier(Ident::with_quote('"', format!("__grp{i}")));
-                    break;
-                }
+            // The group key written the same way, else the only group key
+            // of that column name (`b.x` must not become group `a.x`).
+            let exact = self.groups.iter().position(|(_, ge)| *ge == *e);
+            let hit = exact.or_else(|| {
+                let name = col_name.as_ref()?;
+                let mut same = self
+                    .groups
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (n, _))| n.as_ref() == Some(name));
+                let (i, _) = same.next()?;
+                same.next().is_none().then_some(i)
+            });
+            if let Some(i) = hit {
+                *e = Expr::Identifier(Ident::with_quote('"', format!("__grp{i}")));
             }
             ControlFlow::Continue(())
         }
