@@ -146,7 +146,8 @@ pub(super) fn join_two(
     let mut right_matched = vec![false; right.rel.rows.len()];
     let mut probe = Vec::with_capacity(lw + rw);
     for (li, l) in left.rel.rows.iter().enumerate() {
-        if li % 1024 == 0 {
+        // A nested loop visits every right row per left row: check each time.
+        if buckets.is_none() || li % 1024 == 0 {
             ctx.cancel.check()?;
         }
         let candidates: &[usize] = match &buckets {
