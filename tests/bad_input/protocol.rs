@@ -424,15 +424,7 @@ async fn check_invalid_utf8(addr: SocketAddr, user: &str, db: &str) -> Vec<Strin
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn old_and_future_protocol_versions_are_refused() {
     let (s, _c, fp) = schema_server().await;
-    let mut targets = vec![("audb", s.addr, "audb")];
-    if let Ok(pg) = std::env::var("AUDB_BAD_INPUT_PG") {
-        let port = super::common::pg_port(&pg);
-        targets.push((
-            "PostgreSQL",
-            SocketAddr::from(([127, 0, 0, 1], port)),
-            "postgres",
-        ));
-    }
+    let targets = startup_targets(s.addr);
     let mut failures = Vec::new();
     for (who, addr, user) in targets {
         for (major, minor) in [(1u16, 0u16), (2, 0), (4, 0), (9, 0)] {
@@ -500,15 +492,7 @@ async fn invalid_utf8_in_a_query_does_not_break_the_server() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn newer_minor_versions_and_protocol_options_are_negotiated() {
     let (s, _c, fp) = schema_server().await;
-    let mut targets = vec![("audb", s.addr, "audb")];
-    if let Ok(pg) = std::env::var("AUDB_BAD_INPUT_PG") {
-        let port = super::common::pg_port(&pg);
-        targets.push((
-            "PostgreSQL",
-            SocketAddr::from(([127, 0, 0, 1], port)),
-            "postgres",
-        ));
-    }
+    let targets = startup_targets(s.addr);
     // (minor version, protocol options, the options reported back)
     type Negotiation = (
         u16,
@@ -554,4 +538,19 @@ async fn newer_minor_versions_and_protocol_options_are_negotiated() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     still_serves(s.addr, &fp, "protocol negotiation").await;
+}
+
+/// The servers a startup-packet test talks to: audb at `addr` (user
+/// `audb`), and the reference PostgreSQL when `AUDB_BAD_INPUT_PG` names one.
+fn startup_targets(addr: SocketAddr) -> Vec<(&'static str, SocketAddr, &'static str)> {
+    let mut targets = vec![("audb", addr, "audb")];
+    if let Ok(pg) = std::env::var("AUDB_BAD_INPUT_PG") {
+        let port = super::common::pg_port(&pg);
+        targets.push((
+            "PostgreSQL",
+            SocketAddr::from(([127, 0, 0, 1], port)),
+            "postgres",
+        ));
+    }
+    targets
 }
