@@ -37,6 +37,12 @@ pub struct Session {
     pub settings: BTreeMap<String, String>,
     /// Set to cancel the running statement (57014).
     pub cancel: Arc<AtomicBool>,
+    /// Settings state while a transaction block is open (what `ROLLBACK`
+    /// restores, what local changes hide).
+    pub settings_tx: Option<crate::catalog::system::SettingsTx>,
+    /// NOTICE messages (SQLSTATE 00000) statements raised, oldest first;
+    /// the server sends and clears them after each statement.
+    pub notices: Vec<String>,
 }
 
 impl Session {
@@ -68,6 +74,8 @@ impl Session {
             user: user.into(),
             settings,
             cancel: Arc::new(AtomicBool::new(false)),
+            settings_tx: None,
+            notices: Vec::new(),
         }
     }
 
@@ -82,17 +90,7 @@ impl Session {
     /// `statement_timeout` as a duration (`None` = no timeout).
     pub fn statement_timeout(&self) -> Option<Duration> {
         let v = self.settings.get("statement_timeout")?;
-        let v = v.trim();
-        let (num, unit) = v
-            .find(|c: char| !c.is_ascii_digit())
-            .map_or((v, "ms"), |i| (&v[..i], v[i..].trim()));
-        let n: u64 = num.parse().ok()?;
-        let ms = match unit {
-            "" | "ms" => n,
-            "s" => n * 1000,
-            "min" => n * 60_000,
-            _ => return None,
-        };
+        let ms = u64::try_from(crate::catalog::system::setting_millis(v)?).ok()?;
         (ms > 0).then(|| Duration::from_millis(ms))
     }
 }
@@ -101,6 +99,9 @@ impl Session {
 /// Named zones are limited to common fixed-offset ones.
 pub fn parse_timezone(tz: &str) -> Option<i32> {
     let t = tz.trim().trim_matches('\'');
+    if let Some(offset) = crate::catalog::system::bracketed_offset(t) {
+        return Some(offset);
+    }
     let named = match t.to_ascii_lowercase().as_str() {
         "utc" | "gmt" | "z" | "zulu" | "etc/utc" | "universal" => Some(0),
         "asia/shanghai" | "prc" | "asia/chongqing" | "asia/hong_kong" | "asia/taipei"
@@ -194,6 +195,7 @@ const VOLATILE: &[&str] = &[
     "statement_timestamp",
     "transaction_timestamp",
     "timeofday",
+    "set_config",
 ];
 
 fn is_cacheable(stmt: &Statement) -> bool {
@@ -356,15 +358,12 @@ impl Db {
                 return Ok(StatementResult::Rows(hit.clone()));
             }
         }
+        let catalog = crate::catalog::system::statement_catalog(&snapshot, session);
         let eval = EvalContext {
             now_micros: now_micros(),
             timezone_offset_secs: tz,
             params: params.to_vec(),
-            catalog: Some(crate::catalog::system::session_catalog(
-                &snapshot,
-                &session.user,
-                &session.settings,
-            )),
+            catalog: Some(catalog.handle()),
         };
         let params_cell = std::cell::RefCell::new(Params::with_types(param_types.to_vec()));
         let deadline = session.statement_timeout().map(|d| Instant::now() + d);
@@ -380,6 +379,7 @@ impl Db {
         );
         let started = Instant::now();
         let result = self.dispatch(session, &ctx, stmt)?;
+        catalog.apply_changes(session);
         self.log_if_slow(session, &ctx, stmt, started.elapsed());
         if let (Some(key), StatementResult::Rows(rel)) = (cache_key, &result) {
             let mut cache = self.cache.lock();
@@ -439,7 +439,7 @@ impl Db {
         let threshold: i64 = session
             .settings
             .get("log_min_duration_statement")
-            .and_then(|v| v.trim().trim_end_matches("ms").trim().parse().ok())
+            .and_then(|v| crate::catalog::system::setting_millis(v))
             .unwrap_or(1000);
         if threshold < 0 || took.as_millis() < threshold as u128 {
             return;
@@ -534,7 +534,13 @@ impl Db {
                 if_exists,
                 names,
                 ..
-            } => cmd(&ddl::drop(&self.store, object_type, *if_exists, names)?),
+            } => cmd(&ddl::drop(
+                &self.store,
+                object_type,
+                *if_exists,
+                names,
+                &mut session.notices,
+            )?),
             Statement::AlterTable(at) => cmd(&ddl::alter_table(
                 &self.store,
                 &at.name,
@@ -561,9 +567,18 @@ impl Db {
                 let names: Vec<_> = t.table_names.iter().map(|n| n.name.clone()).collect();
                 cmd(&dml::truncate(&self.store, ctx, &names)?)
             }
-            Statement::StartTransaction { .. } => cmd("BEGIN"),
-            Statement::Commit { .. } => cmd("COMMIT"),
-            Statement::Rollback { .. } => cmd("ROLLBACK"),
+            Statement::StartTransaction { .. } => {
+                session.begin_settings_block();
+                cmd("BEGIN")
+            }
+            Statement::Commit { .. } => {
+                session.end_settings_block(true);
+                cmd("COMMIT")
+            }
+            Statement::Rollback { .. } => {
+                session.end_settings_block(false);
+                cmd("ROLLBACK")
+            }
             Statement::Set(set) => self.set(session, set),
             Statement::ShowVariable { variable } => {
                 let name = variable
@@ -576,12 +591,13 @@ impl Db {
                     "transaction isolation level" => "transaction_isolation".to_owned(),
                     other => other.to_owned(),
                 };
-                let value = session.settings.get(&name).cloned().ok_or_else(|| {
-                    SqlError::new(
-                        SqlState::UndefinedObject,
-                        format!("unrecognized configuration parameter \"{name}\""),
-                    )
-                })?;
+                let value = crate::catalog::system::show_setting(&session.settings, &name)
+                    .ok_or_else(|| {
+                        SqlError::new(
+                            SqlState::UndefinedObject,
+                            format!("unrecognized configuration parameter \"{name}\""),
+                        )
+                    })?;
                 Ok(StatementResult::Rows(Arc::new(Relation {
                     columns: vec![Column {
                         name: name.clone(),
@@ -609,7 +625,10 @@ impl Db {
         use sqlparser::ast::Set as S;
         match set {
             S::SingleAssignment {
-                variable, values, ..
+                variable,
+                values,
+                scope,
+                ..
             } => {
                 let name = variable.to_string().to_lowercase();
                 let value = values
@@ -623,7 +642,8 @@ impl Db {
                     })
                     .collect::<Vec<_>>()
                     .join(", ");
-                self.set_var(session, &name, value)
+                let local = matches!(scope, Some(sqlparser::ast::ContextModifier::Local));
+                self.set_var(session, &name, value, local)
             }
             S::SetTimeZone { value, .. } => {
                 let v = match value {
@@ -633,7 +653,7 @@ impl Db {
                     },
                     other => other.to_string(),
                 };
-                self.set_var(session, "timezone", v)
+                self.set_var(session, "timezone", v, false)
             }
             S::SetNames { .. } | S::SetNamesDefault {} => {
                 Ok(StatementResult::Command("SET".into()))
@@ -643,32 +663,27 @@ impl Db {
         }
     }
 
+    /// `SET name = value` (`local`: `SET LOCAL`), checked and normalised
+    /// as `set_config` does (see `catalog::system::assign_setting_value`).
     fn set_var(
         &self,
         session: &mut Session,
         name: &str,
         value: String,
+        local: bool,
     ) -> SqlResult<StatementResult> {
         let name = match name {
             "time zone" => "timezone",
             other => other,
         };
-        if name == "timezone" && parse_timezone(&value).is_none() {
-            return Err(SqlError::new(
-                SqlState::InvalidParameterValue,
-                format!("invalid value for parameter \"TimeZone\": \"{value}\""),
-            ));
-        }
-        let value = if value.eq_ignore_ascii_case("default") {
-            Session::new("")
-                .settings
-                .get(name)
-                .cloned()
-                .unwrap_or_default()
-        } else {
-            value
-        };
-        session.settings.insert(name.to_owned(), value);
+        let reset = value.eq_ignore_ascii_case("default")
+            || (name == "timezone" && value.eq_ignore_ascii_case("local"));
+        let a = crate::catalog::system::assign_setting_value(
+            session,
+            name,
+            (!reset).then_some(value.as_str()),
+        )?;
+        session.assign_setting(&a.key, a.value, local);
         Ok(StatementResult::Command("SET".into()))
     }
 

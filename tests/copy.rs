@@ -377,7 +377,9 @@ async fn unknown_tables_columns_and_server_files_are_refused() {
     assert_eq!(code(e), "42501");
     let e = err(c.copy_out("COPY adults TO STDOUT").await);
     assert_eq!(code(e), "42809");
-    let e = err(c.copy_out("COPY users TO STDOUT (FORMAT binary)").await);
+    let e = err(c
+        .copy_out("COPY users TO STDOUT (FORMAT binary, HEADER)")
+        .await);
     assert_eq!(code(e), "0A000");
     // The connection is still fine.
     assert_eq!(rows(&c, "SELECT 1").await, [[Some("1".to_owned())]]);

@@ -7,9 +7,8 @@
 //! by the same engine as any other small relation. Nothing here looks at
 //! query text.
 //!
-//! Column names and types follow PostgreSQL 15, except: `oid`, `regproc`
-//! and `xid` columns are `bigint` (see [`OID`]), `name` and `"char"` are
-//! `text`. Relations that exist in PostgreSQL but mean nothing
+//! Column names and types follow PostgreSQL 15, except: `xid` columns are
+//! `bigint` (see [`XID`]), `name` and `"char"` are `text`. Relations that exist in PostgreSQL but mean nothing
 //! here (`pg_inherits`, `pg_policy`, `pg_trigger`, …) have their columns and
 //! no rows, so clients' queries plan.
 //!
@@ -20,16 +19,23 @@ mod info_schema;
 pub mod oids;
 mod pg;
 mod pg_extra;
+mod pg_proc;
+mod pg_proc_data;
 mod session;
+pub mod type_name;
 
 pub use pg::default_setting;
-pub use session::{SessionCatalog, output_context, session_catalog};
+pub use session::{
+    Assigned, SessionCatalog, SettingChange, SettingsTx, assign_setting_value, bracketed_offset,
+    default_value, output_context, session_catalog, setting_millis, show_setting,
+    statement_catalog,
+};
 
 use crate::catalog::{Catalog, is_hidden};
 use crate::index::KeyType;
 use crate::sql::error::SqlResult;
 use crate::sql::relation::{Column, Relation};
-use crate::sql::types::{DataType, Datum};
+use crate::sql::types::{ArrayElem, DataType, Datum, RegKind};
 use crate::storage::Snapshot;
 
 /// Who is asking: session facts some catalog relations show.
@@ -42,9 +48,18 @@ pub struct SystemContext {
 /// The name of the one database.
 pub const DATABASE_NAME: &str = "audb";
 
-/// The SQL type standing for PostgreSQL's `oid` (and `regproc`, `xid`) until
-/// `DataType` has an unsigned 32-bit oid type: every oid fits.
-pub const OID: DataType = DataType::Int8;
+/// PostgreSQL's `oid`: the type of every object-identifier column.
+pub const OID: DataType = DataType::Reg(RegKind::Oid);
+
+/// PostgreSQL's `regproc`: a function's oid, printed as its name.
+pub const REGPROC: DataType = DataType::Reg(RegKind::Proc);
+
+/// PostgreSQL's `oid[]`.
+pub const OID_ARRAY: DataType = DataType::Array(ArrayElem::Reg(RegKind::Oid));
+
+/// The SQL type standing for PostgreSQL's `xid` (transaction ids, which
+/// audb does not have): `bigint`, every xid fits.
+pub const XID: DataType = DataType::Int8;
 
 /// The virtual relation `schema.name` (schema `None`: unqualified, searched
 /// in `pg_catalog` after the user's tables), or `None` if there is none.

@@ -11,21 +11,22 @@
 use super::CopyError;
 use super::options::{CopyFormat, CopyOptions};
 
-/// Splits a record into fields (`None` = NULL).
+/// Splits a text or CSV record into fields (`None` = NULL). Binary
+/// tuples are read by [`super::binary::file::TupleReader`].
 pub fn decode(rec: &[u8], opts: &CopyOptions) -> Result<Vec<Option<String>>, CopyError> {
     match opts.format {
         CopyFormat::Text => decode_text(rec, opts),
         CopyFormat::Csv => decode_csv(rec, opts),
+        CopyFormat::Binary => Err(CopyError::new("XX000", "binary COPY data is not text")),
     }
 }
 
 fn utf8(bytes: Vec<u8>) -> Result<String, CopyError> {
     String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
-        let bad = e.as_bytes().get(at).copied().unwrap_or(0);
         CopyError::new(
             "22021",
-            format!("invalid byte sequence for encoding \"UTF8\": 0x{bad:02x}"),
+            super::binary::recv::invalid_sequence(&e.as_bytes()[at..]),
         )
     })
 }
@@ -166,7 +167,7 @@ pub fn encode_field(value: Option<&str>, opts: &CopyOptions, single: bool, out: 
         return;
     };
     match opts.format {
-        CopyFormat::Text => encode_text(v, opts.delimiter, out),
+        CopyFormat::Text | CopyFormat::Binary => encode_text(v, opts.delimiter, out),
         CopyFormat::Csv => encode_csv(v, opts, single, out),
     }
 }

@@ -3,8 +3,11 @@
 //! bad row is caught (and named by its line) before it reaches the bulk load.
 //!
 //! This is the one conversion path of every bulk input: `COPY … FROM STDIN`
-//! (text and csv) and `audb load` (CSV and JSON lines) call it.
+//! (text and csv) and `audb load` (CSV and JSON lines) call it; binary
+//! `COPY` fields go through [`binary_key`] and [`binary_value`] (the
+//! type's `*recv`, then the same limits).
 
+use super::binary::recv;
 use crate::index::encode::{
     f32_to_ordered, f64_to_ordered, parse_date, parse_f32, parse_f64, parse_numeric,
     parse_timestamp, parse_timestamptz,
@@ -12,6 +15,7 @@ use crate::index::encode::{
 use crate::index::{ColumnType, Key, KeyType, Value};
 use crate::sql::error::{SqlError, SqlResult, SqlState};
 use crate::sql::scalar::parse_text_array;
+use crate::sql::types::{DataType, Datum};
 use crate::storage::limits::{KEY_BYTES_MAX, SET_VALUES_MAX, VALUE_BYTES_MAX};
 
 /// One input cell before conversion.
@@ -148,12 +152,7 @@ fn parse(text: &str, ty: ColumnType, tz: i32) -> SqlResult<Value> {
         ColumnType::TextArray => {
             let items = parse_text_array(text)?;
             let items: Option<Vec<String>> = items.into_iter().collect();
-            set(items.ok_or_else(|| {
-                SqlError::new(
-                    SqlState::NullValueNotAllowed,
-                    "NULL elements are not allowed in a TEXT[] tag",
-                )
-            })?)?
+            set(items.ok_or_else(null_element)?)?
         }
         ColumnType::SmallInt => {
             Value::Int(int(text, "smallint", i16::MIN.into(), i16::MAX.into())?)
@@ -191,6 +190,86 @@ fn parse_bool(text: &str) -> SqlResult<bool> {
             format!("invalid input syntax for type boolean: \"{text}\""),
         ))
     }
+}
+
+/// A binary field the type's `*recv` did not read to its end.
+fn incorrect_binary() -> SqlError {
+    SqlError::new(
+        SqlState::InvalidBinaryRepresentation,
+        "incorrect binary data format",
+    )
+}
+
+/// The value of a binary COPY field of SQL type `ty`: PostgreSQL's `*recv`,
+/// which must read every byte.
+fn recv_all(bytes: &[u8], ty: DataType) -> SqlResult<Datum> {
+    match recv(bytes, ty, ty.oid())? {
+        (d, 0) => Ok(d),
+        _ => Err(incorrect_binary()),
+    }
+}
+
+/// Converts the binary key field of `table`'s key column `column`
+/// (`None` = NULL).
+pub fn binary_key(bytes: Option<&[u8]>, ty: KeyType, table: &str, column: &str) -> SqlResult<Key> {
+    let Some(bytes) = bytes else {
+        return key(&Cell::Null, ty, table, column);
+    };
+    match ty {
+        KeyType::BigInt => match recv_all(bytes, DataType::Int8)? {
+            Datum::Int(v) => Ok(Key::Int(v)),
+            _ => Err(incorrect_binary()),
+        },
+        KeyType::Text => match recv_all(bytes, DataType::Text)? {
+            Datum::Text(t) => key(&Cell::Text(&t), ty, table, column),
+            _ => Err(incorrect_binary()),
+        },
+    }
+}
+
+/// Converts one binary tag field (`None` = NULL) of a column of type `ty`.
+pub fn binary_value(bytes: Option<&[u8]>, ty: ColumnType) -> SqlResult<Option<Value>> {
+    let Some(bytes) = bytes else {
+        return Ok(None);
+    };
+    let v = match (ty, recv_all(bytes, DataType::of_column(ty))?) {
+        (ColumnType::Boolean, Datum::Bool(b)) => Value::Bool(b),
+        (ColumnType::Text, Datum::Text(t)) => return value(&Cell::Text(&t), ty, 0),
+        (ColumnType::TextArray, Datum::TextArray(items)) => {
+            let items: Option<Vec<String>> = items.into_iter().collect();
+            set(items.ok_or_else(null_element)?)?
+        }
+        (ColumnType::SmallInt | ColumnType::Int | ColumnType::BigInt, Datum::Int(v)) => {
+            Value::Int(v)
+        }
+        (ColumnType::Numeric { precision, scale }, Datum::Numeric(n)) => {
+            // `recv` applied the column's typmod: `n` has the column's scale.
+            let m = i64::try_from(n.mantissa)
+                .ok()
+                .filter(|_| n.scale == u32::from(scale))
+                .ok_or_else(|| {
+                    SqlError::from(crate::index::encode::EncodeError::NumericOverflow {
+                        precision,
+                        scale,
+                    })
+                })?;
+            Value::Int(m)
+        }
+        (ColumnType::Real, Datum::Float(f)) => Value::Int(f32_to_ordered(f as f32)),
+        (ColumnType::Double, Datum::Float(f)) => Value::Int(f64_to_ordered(f)),
+        (ColumnType::Date, Datum::Date(d)) => Value::Int(d),
+        (ColumnType::Timestamp, Datum::Timestamp(m))
+        | (ColumnType::TimestampTz, Datum::TimestampTz(m)) => Value::Int(m),
+        _ => return Err(incorrect_binary()),
+    };
+    Ok(Some(v))
+}
+
+fn null_element() -> SqlError {
+    SqlError::new(
+        SqlState::NullValueNotAllowed,
+        "NULL elements are not allowed in a TEXT[] tag",
+    )
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! One `COPY … TO STDOUT`, producing encoded rows in batches through a
 //! callback (the server forwards each batch as CopyData messages, one per
-//! row, and waits for the client before asking for more).
+//! row, and waits for the client before asking for more). In binary
+//! format, as in PostgreSQL, the file header travels with the first row
+//! and the trailer in a message of its own.
 //!
 //! Memory stays bounded by one batch, never by the result:
 //! - `COPY t [(cols)] TO STDOUT` walks the table shard by shard
@@ -17,8 +19,9 @@
 //!   relation of at most 1,000,000 rows (the engine's limit), encoded in
 //!   batches.
 
+use super::binary::file::{TRAILER, write_header, write_tuple};
 use super::codec::encode_field;
-use super::options::CopyOptions;
+use super::options::{CopyFormat, CopyOptions};
 use super::target;
 use super::{CopyError, CopyResult};
 use crate::catalog::Catalog;
@@ -55,9 +58,12 @@ pub enum ExportChunk {
     Start {
         /// Columns per row.
         columns: usize,
+        /// The rows are in PostgreSQL's binary format.
+        binary: bool,
     },
     /// Encoded lines (the header line too): line `i` is
-    /// `data[ends[i-1]..ends[i]]`, each ending with `\n`.
+    /// `data[ends[i-1]..ends[i]]`, each ending with `\n` (binary: one
+    /// tuple each, the file header with the first, the trailer alone).
     Lines {
         /// The bytes.
         data: Vec<u8>,
@@ -73,13 +79,22 @@ struct Encoder<'a> {
     ctx: EvalContext,
     send: &'a mut dyn FnMut(ExportChunk) -> bool,
     rows: u64,
+    /// Binary: the file header is still to be written (before the first
+    /// tuple, or with the trailer).
+    header_pending: bool,
 }
 
 impl Encoder<'_> {
+    fn binary(&self) -> bool {
+        self.opts.format == CopyFormat::Binary
+    }
+
     fn start(&mut self, names: &[String]) -> CopyResult<()> {
         self.push(ExportChunk::Start {
             columns: names.len(),
+            binary: self.binary(),
         })?;
+        self.header_pending = self.binary();
         if self.opts.header {
             let mut data = Vec::new();
             let single = names.len() == 1;
@@ -113,6 +128,17 @@ impl Encoder<'_> {
         }
         let mut data = Vec::with_capacity(rows.len() * 16 * self.types.len().max(1));
         let mut ends = Vec::with_capacity(rows.len());
+        if self.binary() {
+            if std::mem::take(&mut self.header_pending) {
+                write_header(&mut data);
+            }
+            for row in rows {
+                write_tuple(row, &self.types, &mut data)?;
+                ends.push(data.len());
+            }
+            self.rows += rows.len() as u64;
+            return self.push(ExportChunk::Lines { data, ends });
+        }
         let single = self.types.len() == 1;
         for row in rows {
             for (i, d) in row.iter().enumerate() {
@@ -127,6 +153,23 @@ impl Encoder<'_> {
             ends.push(data.len());
         }
         self.rows += rows.len() as u64;
+        self.push(ExportChunk::Lines { data, ends })
+    }
+}
+
+impl Encoder<'_> {
+    /// Ends the output: the binary trailer (after the header if no row
+    /// was written), in a message of its own.
+    fn finish(&mut self) -> CopyResult<()> {
+        if !self.binary() {
+            return Ok(());
+        }
+        let mut data = Vec::with_capacity(21);
+        if std::mem::take(&mut self.header_pending) {
+            write_header(&mut data);
+        }
+        data.extend_from_slice(&TRAILER);
+        let ends = vec![data.len()];
         self.push(ExportChunk::Lines { data, ends })
     }
 }
@@ -169,6 +212,7 @@ fn export_in(
         ctx: ctx.eval.clone(),
         send,
         rows: 0,
+        header_pending: false,
     };
     match source {
         CopySource::Table {
@@ -225,6 +269,7 @@ fn export_in(
             }
         }
     }
+    enc.finish()?;
     Ok(enc.rows)
 }
 

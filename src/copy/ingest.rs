@@ -13,11 +13,12 @@
 //!
 //! [`Store::bulk_load`]: crate::storage::Store::bulk_load
 
+use super::binary::file::TupleReader;
 use super::codec::decode;
 use super::convert::{self, Cell};
 use super::records::RecordReader;
 use super::target::{self, TableTarget};
-use super::{CopyError, CopyOptions, CopyResult, printout};
+use super::{CopyError, CopyFormat, CopyOptions, CopyResult, printout};
 use crate::exec::rows::Fetch;
 use crate::index::{Key, Value};
 use crate::storage::{ColumnId, Snapshot, StorageError, Store};
@@ -212,6 +213,112 @@ impl RowShape {
         let key = key.ok_or_else(|| CopyError::new("XX000", "COPY row without a key"))?;
         Ok((key, values))
     }
+
+    /// Converts the fields of one binary tuple at `line` (as many as
+    /// there are columns: the reader checked the count).
+    fn row_binary(&self, fields: &[Option<&[u8]>], line: u64) -> CopyResult<Row> {
+        let mut key = None;
+        let mut values = vec![None; self.columns.len()];
+        for ((name, slot, ty), field) in self.fields.iter().zip(fields) {
+            let at = |e: crate::sql::error::SqlError| {
+                let ctx = match field {
+                    Some(_) => format!("COPY {}, line {line}, column {name}", self.table),
+                    None => format!("COPY {}, line {line}", self.table),
+                };
+                CopyError::from(e).with_context(ctx)
+            };
+            match (slot, ty) {
+                (Some(i), Some(ty)) => {
+                    values[*i] = convert::binary_value(*field, *ty).map_err(at)?
+                }
+                _ => {
+                    key = Some(
+                        convert::binary_key(*field, self.key_type, &self.table, &self.key_name)
+                            .map_err(at)?,
+                    );
+                }
+            }
+        }
+        let key = key.ok_or_else(|| CopyError::new("XX000", "COPY row without a key"))?;
+        Ok((key, values))
+    }
+}
+
+/// The input of one COPY in its format: records of text or CSV, or binary
+/// tuples.
+#[derive(Debug)]
+enum Input {
+    /// Text or CSV records; `header_pending` until a HEADER line is skipped.
+    Text {
+        reader: RecordReader,
+        header_pending: bool,
+    },
+    /// Binary tuples.
+    Binary(TupleReader),
+}
+
+impl Input {
+    fn new(shape: &RowShape, opts: &CopyOptions) -> Input {
+        if opts.format == CopyFormat::Binary {
+            let names = shape.fields.iter().map(|(n, _, _)| n.clone()).collect();
+            Input::Binary(TupleReader::new(&shape.table, names))
+        } else {
+            Input::Text {
+                reader: RecordReader::new(opts),
+                header_pending: opts.header,
+            }
+        }
+    }
+
+    /// Whether the data ended (text's `\.` marker): later input is ignored.
+    fn ended(&self) -> bool {
+        matches!(self, Input::Text { reader, .. } if reader.ended())
+    }
+
+    fn push(&mut self, data: &[u8]) -> CopyResult<()> {
+        match self {
+            Input::Text { reader, .. } => {
+                reader.push(data);
+                Ok(())
+            }
+            Input::Binary(r) => r.push(data),
+        }
+    }
+
+    /// The line of the record last read.
+    fn line(&self) -> u64 {
+        match self {
+            Input::Text { reader, .. } => reader.line(),
+            Input::Binary(r) => r.line(),
+        }
+    }
+
+    /// The next whole record, converted, with its line; `None` when more
+    /// input is needed (with `eof`: at the end). After an error, `None`.
+    fn next_row(
+        &mut self,
+        shape: &RowShape,
+        opts: &CopyOptions,
+        eof: bool,
+    ) -> Option<(u64, CopyResult<Row>)> {
+        match self {
+            Input::Text {
+                reader,
+                header_pending,
+            } => loop {
+                let (line, rec) = reader.next_record(eof)?;
+                if std::mem::take(header_pending) {
+                    continue;
+                }
+                return Some((line, shape.row(rec, line, opts)));
+            },
+            Input::Binary(r) => match r.next_tuple(eof) {
+                Ok(None) => None,
+                Ok(Some((line, fields))) => Some((line, shape.row_binary(&fields, line))),
+                Err(e) => Some((r.line(), Err(e))),
+            },
+        }
+    }
 }
 
 impl CopyError {
@@ -227,9 +334,8 @@ pub struct CopyIn {
     shape: RowShape,
     table_id: crate::storage::TableId,
     opts: CopyOptions,
-    reader: RecordReader,
+    input: Input,
     spool: Spool,
-    header_pending: bool,
     /// Data records checked so far.
     rows: u64,
 }
@@ -260,9 +366,8 @@ impl CopyIn {
         let shape = RowShape::new(&t, timezone_offset_secs)?;
         Ok(CopyIn {
             table_id: t.table.schema().id,
+            input: Input::new(&shape, &opts),
             shape,
-            reader: RecordReader::new(&opts),
-            header_pending: opts.header,
             opts,
             spool: Spool::default(),
             rows: 0,
@@ -274,22 +379,25 @@ impl CopyIn {
         self.shape.fields.len()
     }
 
+    /// Whether the data is in PostgreSQL's binary format (for the
+    /// CopyInResponse's format codes).
+    pub fn binary(&self) -> bool {
+        self.opts.format == CopyFormat::Binary
+    }
+
     /// Takes one chunk of input: checks its complete records, keeps it.
     pub fn feed(&mut self, data: &[u8]) -> CopyResult<()> {
-        if self.reader.ended() {
+        if self.input.ended() {
             return Ok(());
         }
-        self.reader.push(data);
+        self.input.push(data)?;
         self.check(false)?;
         self.spool.write(data)
     }
 
     fn check(&mut self, eof: bool) -> CopyResult<()> {
-        while let Some((line, rec)) = self.reader.next_record(eof) {
-            if std::mem::take(&mut self.header_pending) {
-                continue;
-            }
-            self.shape.row(rec, line, &self.opts)?;
+        while let Some((_, row)) = self.input.next_row(&self.shape, &self.opts, eof) {
+            row?;
             self.rows += 1;
         }
         Ok(())
@@ -308,9 +416,8 @@ impl CopyIn {
         let rows = ReplayRows {
             copy: &self,
             spool: &mut spool,
-            reader: RecordReader::new(&self.opts),
+            input: Input::new(&self.shape, &self.opts),
             buf: Vec::new(),
-            header_pending: self.opts.header,
             pending: VecDeque::new(),
             done: false,
             last_line: &last_line,
@@ -339,9 +446,8 @@ impl CopyIn {
 struct ReplayRows<'a> {
     copy: &'a CopyIn,
     spool: &'a mut Spool,
-    reader: RecordReader,
+    input: Input,
     buf: Vec<u8>,
-    header_pending: bool,
     pending: VecDeque<(u64, CopyResult<Row>)>,
     done: bool,
     last_line: &'a StdCell<u64>,
@@ -355,18 +461,24 @@ impl ReplayRows<'_> {
             let eof = match self.spool.read_chunk(&mut self.buf) {
                 Ok(more) => !more,
                 Err(e) => {
-                    self.pending.push_back((self.reader.line(), Err(e)));
+                    self.pending.push_back((self.input.line(), Err(e)));
                     self.done = true;
                     return;
                 }
             };
-            self.reader.push(&self.buf);
-            while let Some((line, rec)) = self.reader.next_record(eof) {
-                if std::mem::take(&mut self.header_pending) {
-                    continue;
-                }
-                let row = self.copy.shape.row(rec, line, &self.copy.opts);
+            if let Err(e) = self.input.push(&self.buf) {
+                self.pending.push_back((self.input.line(), Err(e)));
+                self.done = true;
+                return;
+            }
+            let (shape, opts) = (&self.copy.shape, &self.copy.opts);
+            while let Some((line, row)) = self.input.next_row(shape, opts, eof) {
+                let failed = row.is_err();
                 self.pending.push_back((line, row));
+                if failed {
+                    self.done = true;
+                    return;
+                }
             }
             self.done = eof;
         }

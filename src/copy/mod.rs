@@ -1,10 +1,14 @@
-//! PostgreSQL's `COPY`: the text and CSV formats, their options, bulk input
-//! (`COPY … FROM STDIN`) through [`Store::bulk_load`], and streaming output
-//! (`COPY … TO STDOUT`). The wire protocol (CopyIn/CopyOut messages) is the
-//! server's business; this module sees bytes in and bytes out.
+//! PostgreSQL's `COPY`: the text, CSV and binary formats, their options,
+//! bulk input (`COPY … FROM STDIN`) through [`Store::bulk_load`], and
+//! streaming output (`COPY … TO STDOUT`). The wire protocol (CopyIn/CopyOut
+//! messages) is the server's business; this module sees bytes in and bytes
+//! out.
 //!
 //! - [`options`]: `WITH (FORMAT csv, HEADER, …)` and the legacy `WITH CSV
-//!   HEADER` words.
+//!   HEADER` / `BINARY` words.
+//! - [`binary`]: PostgreSQL's binary formats: the per-type `*send`/`*recv`
+//!   codec (shared with the server's binary results and parameters) and
+//!   the binary COPY file format.
 //! - [`records`] and [`codec`]: records out of arbitrary chunks, fields out
 //!   of records, and fields back into bytes.
 //! - [`convert`]: field text → stored values, PostgreSQL's input rules; the
@@ -17,6 +21,7 @@
 //!
 //! [`Store::bulk_load`]: crate::storage::Store::bulk_load
 
+pub mod binary;
 pub mod codec;
 pub mod convert;
 pub mod export;

@@ -12,12 +12,15 @@ pub enum CopyFormat {
     Text,
     /// CSV with PostgreSQL's quoting rules.
     Csv,
+    /// PostgreSQL's binary format: a signature and header, then per tuple
+    /// a field count and length-prefixed binary values.
+    Binary,
 }
 
 /// Resolved options of one COPY.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CopyOptions {
-    /// Text or CSV.
+    /// Text, CSV or binary.
     pub format: CopyFormat,
     /// Field separator (one byte): tab for text, `,` for CSV by default.
     pub delimiter: u8,
@@ -86,7 +89,7 @@ impl CopyOptions {
                     let f = match name.value.to_ascii_lowercase().as_str() {
                         "text" => CopyFormat::Text,
                         "csv" => CopyFormat::Csv,
-                        "binary" => return Err(SqlError::unsupported("COPY in binary format")),
+                        "binary" => CopyFormat::Binary,
                         other => {
                             return Err(SqlError::new(
                                 SqlState::InvalidParameterValue,
@@ -112,9 +115,7 @@ impl CopyOptions {
         }
         for o in legacy {
             match o {
-                CopyLegacyOption::Binary => {
-                    return Err(SqlError::unsupported("COPY in binary format"));
-                }
+                CopyLegacyOption::Binary => set(&mut g.format, CopyFormat::Binary)?,
                 CopyLegacyOption::Delimiter(c) => set(&mut g.delimiter, *c)?,
                 CopyLegacyOption::Null(s) => set(&mut g.null, s.clone())?,
                 CopyLegacyOption::Header => set(&mut g.header, true)?,
@@ -154,9 +155,32 @@ fn check_encoding(e: &str) -> SqlResult<()> {
 }
 
 impl Given {
+    /// PostgreSQL's refusals of text-format options in binary mode.
+    fn check_binary(&self) -> SqlResult<()> {
+        let cannot = |what: &str, state| {
+            Err(SqlError::new(
+                state,
+                format!("cannot specify {what} in BINARY mode"),
+            ))
+        };
+        if self.delimiter.is_some() {
+            return cannot("DELIMITER", SqlState::SyntaxError);
+        }
+        if self.null.is_some() {
+            return cannot("NULL", SqlState::SyntaxError);
+        }
+        if self.header == Some(true) {
+            return cannot("HEADER", SqlState::FeatureNotSupported);
+        }
+        Ok(())
+    }
+
     fn resolve(self) -> SqlResult<CopyOptions> {
         let format = self.format.unwrap_or(CopyFormat::Text);
         let csv = format == CopyFormat::Csv;
+        if format == CopyFormat::Binary {
+            self.check_binary()?;
+        }
         let delimiter = match self.delimiter {
             Some(c) => one_byte(c, "delimiter")?,
             None if csv => b',',

@@ -43,3 +43,5 @@ mod relational_memory_tests;
 mod statement_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod window_tests;

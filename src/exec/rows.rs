@@ -11,6 +11,7 @@ use crate::index::{ColumnType, TagKind};
 use crate::sql::error::{SqlError, SqlResult, SqlState};
 use crate::sql::types::Datum;
 use crate::storage::{ColumnId, ColumnRead, TableSnapshot};
+use roaring::RoaringBitmap;
 use std::sync::Arc;
 
 /// A column to fetch: the key, or a tag column with its type.
@@ -34,8 +35,9 @@ pub fn fetch_rows(
     rows_max: usize,
     cancel: &Cancel,
 ) -> SqlResult<Vec<Vec<Datum>>> {
-    // Select rows per shard (in parallel; with a LIMIT, shard by shard until
-    // the window is full), then cut the window in row order.
+    // Select rows per shard (in parallel; with a LIMIT, shard by shard and
+    // window by window until the window is full), then cut the window in
+    // row order.
     let selected = match limit {
         Some(l) => {
             let want = offset.saturating_add(l);
@@ -46,7 +48,7 @@ pub fn fetch_rows(
                     break;
                 }
                 cancel.check()?;
-                let rows = ShardEval::new(snap, shard)?.eval_true(filter)?;
+                let rows = first_rows(snap, shard, filter, want - got, cancel)?;
                 got += rows.len();
                 out.push(rows);
             }
@@ -98,6 +100,72 @@ pub fn fetch_rows(
     Ok(parts.into_iter().flatten().collect())
 }
 
+/// Rows of a first window of row ids; one roaring container.
+const WINDOW_ROWS: u64 = 1 << 16;
+
+/// The rows of `shard` where `filter` is TRUE, at least the first `need` of
+/// them in row-id order (all of them when there are fewer): the filter is
+/// evaluated over windows of row ids from the start of the shard, each
+/// sized from the density the previous ones found, so that `LIMIT n`
+/// touches about the rows it returns instead of the whole shard.
+fn first_rows(
+    snap: &TableSnapshot,
+    shard: u32,
+    filter: &Pred,
+    need: u64,
+    cancel: &Cancel,
+) -> SqlResult<RoaringBitmap> {
+    let eval = ShardEval::new(snap, shard)?;
+    let live = eval.live();
+    let (Some(lo), Some(hi)) = (live.min(), live.max()) else {
+        return Ok(RoaringBitmap::new());
+    };
+    let (lo, end) = (u64::from(lo) & !(WINDOW_ROWS - 1), u64::from(hi) + 1);
+    let mut out = RoaringBitmap::new();
+    let mut start = lo;
+    let mut width = WINDOW_ROWS;
+    while start < end {
+        // A window reaching past a quarter of the shard takes the rest.
+        let stop = if (start - lo + width).saturating_mul(4) >= end - lo {
+            end
+        } else {
+            start + width
+        };
+        if start == lo && stop == end {
+            return eval.eval_true(filter);
+        }
+        let mut window = RoaringBitmap::new();
+        window.insert_range(to_row(start)..=to_row(stop - 1));
+        window &= live;
+        out |= eval.eval_true_within(filter, &window)?;
+        if out.len() >= need {
+            break;
+        }
+        cancel.check()?;
+        // Enough rows for the missing ones at the density seen so far, plus
+        // a quarter, in whole containers; at most 8 times the rows seen.
+        let seen = stop - lo;
+        let missing = need - out.len();
+        let guess = if out.is_empty() {
+            u64::MAX
+        } else {
+            (missing as f64 * seen as f64 / out.len() as f64 * 1.25) as u64
+        };
+        width = guess
+            .min(seen.saturating_mul(8))
+            .max(WINDOW_ROWS)
+            .div_ceil(WINDOW_ROWS)
+            .saturating_mul(WINDOW_ROWS);
+        start = stop;
+    }
+    Ok(out)
+}
+
+/// A row id from a `u64` known to be one (shard bounds).
+fn to_row(r: u64) -> u32 {
+    u32::try_from(r).unwrap_or(u32::MAX)
+}
+
 /// The rows of each shard of `snap` where `filter` is TRUE (index = shard),
 /// computed on the worker pool with cancellation checked before every
 /// shard; each shard's bitmap is charged to the statement's memory budget.
@@ -125,7 +193,11 @@ fn extract(
 ) -> SqlResult<Vec<Vec<Datum>>> {
     let ids: Vec<u32> = rows.iter().collect();
     let pos = |r: u32| ids.binary_search(&r).ok();
-    let mut out: Vec<Vec<Datum>> = vec![Vec::with_capacity(columns.len()); ids.len()];
+    // (`vec![Vec::with_capacity(n); len]` would clone an empty vector, whose
+    // capacity is not kept, and grow every row on its first push.)
+    let mut out: Vec<Vec<Datum>> = (0..ids.len())
+        .map(|_| Vec::with_capacity(columns.len()))
+        .collect();
     for col in columns {
         let mut values = vec![Datum::Null; ids.len()];
         match *col {

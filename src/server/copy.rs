@@ -81,11 +81,16 @@ impl Conn {
     }
 
     /// Starts a COPY FROM STDIN: resolves the table and columns and
-    /// parks the pending copy on the connection.
-    fn start_in(&self, stmt: &Statement, rest: VecDeque<Statement>) -> Result<usize, CopyError> {
+    /// parks the pending copy on the connection. Returns the number of
+    /// columns and the format code (1 for binary) of the CopyInResponse.
+    fn start_in(
+        &self,
+        stmt: &Statement,
+        rest: VecDeque<Statement>,
+    ) -> Result<(usize, i8), CopyError> {
         let tz = self.with_session(|s| s.timezone_offset_secs());
         let copy = CopyIn::start(&self.db.store().snapshot(), stmt, tz)?;
-        let columns = copy.columns();
+        let columns = (copy.columns(), i8::from(copy.binary()));
         // A cancel request from before the COPY does not cancel it.
         self.cancel_flag().store(false, Ordering::Relaxed);
         self.state.lock().copy_in = Some(PendingIn {
@@ -130,13 +135,14 @@ impl Conn {
             let mut started = false;
             while let Some(chunk) = rx.recv().await {
                 match chunk {
-                    ExportChunk::Start { columns } => {
+                    ExportChunk::Start { columns, binary } => {
                         let n = i16::try_from(columns).unwrap_or(i16::MAX);
+                        let format = i8::from(binary);
                         client
                             .feed(PgWireBackendMessage::CopyOutResponse(CopyOutResponse::new(
-                                0,
+                                format,
                                 n,
-                                vec![0; columns],
+                                vec![i16::from(format); columns],
                             )))
                             .await?;
                         started = true;
@@ -198,13 +204,13 @@ impl Conn {
             None => Err(CopyError::new("XX000", "not a COPY statement")),
             Some(Err(e)) => Err(e),
             Some(Ok(Direction::In)) => match self.start_in(&stmt, std::mem::take(rest)) {
-                Ok(columns) => {
+                Ok((columns, format)) => {
                     let n = i16::try_from(columns).unwrap_or(i16::MAX);
                     client
                         .send(PgWireBackendMessage::CopyInResponse(CopyInResponse::new(
-                            0,
+                            format,
                             n,
-                            vec![0; columns],
+                            vec![i16::from(format); columns],
                         )))
                         .await?;
                     client.set_state(PgWireConnectionState::CopyInProgress(false));
@@ -250,11 +256,11 @@ impl Conn {
             None => Err(wire(&CopyError::new("XX000", "not a COPY statement"))),
             Some(Err(e)) => Err(wire(&e)),
             Some(Ok(Direction::In)) => {
-                let columns = self
+                let (columns, format) = self
                     .start_in(&stmt, VecDeque::new())
                     .map_err(|e| wire(&e))?;
                 Ok(Response::CopyIn(CopyResponse::new(
-                    0,
+                    format,
                     columns,
                     futures::stream::empty(),
                 )))

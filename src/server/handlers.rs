@@ -259,13 +259,31 @@ impl Conn {
             }
             None => {
                 let s2 = stmt.clone();
-                let result = self
+                let ran = self
                     .blocking(move |db, session| {
-                        db.run(session, &s2, &types, &params)
-                            .map(|r| (r, super::encode::output_ctx(db, session)))
+                        let r = db
+                            .run(session, &s2, &types, &params)
+                            .map(|r| (r, super::encode::output_ctx(db, session)));
+                        (r, std::mem::take(&mut session.notices))
                     })
-                    .await
-                    .and_then(|r| r);
+                    .await;
+                // Notices go out before the statement's result or error.
+                let result = match ran {
+                    Ok((r, notices)) => {
+                        for n in notices {
+                            let notice = pgwire::error::ErrorInfo::new(
+                                "NOTICE".to_owned(),
+                                "00000".to_owned(),
+                                n,
+                            );
+                            client
+                                .feed(PgWireBackendMessage::NoticeResponse(notice.into()))
+                                .await?;
+                        }
+                        r
+                    }
+                    Err(e) => Err(e),
+                };
                 match result {
                     Ok((StatementResult::Rows(rel), ctx)) => Outcome::Rows {
                         rel,

@@ -165,6 +165,7 @@ pub(crate) fn session_statement(
                 ));
             } else {
                 *tx = TxState::Block { wrote: false };
+                session.begin_settings_block();
             }
             l
         }
@@ -175,6 +176,7 @@ pub(crate) fn session_statement(
             if !in_block {
                 l.notices.push(no_transaction_warning());
             }
+            session.end_settings_block(!failed);
             *tx = TxState::Idle;
             l
         }
@@ -188,6 +190,7 @@ pub(crate) fn session_statement(
             } else if wrote {
                 l.notices.push(rollback_warning());
             }
+            session.end_settings_block(false);
             *tx = TxState::Idle;
             l
         }
@@ -318,12 +321,28 @@ pub(crate) fn reported_values(session: &Session) -> Vec<Option<String>> {
         .collect()
 }
 
-/// Whether a statement can change settings (worth a ParameterStatus diff).
+/// Whether a statement can change settings (worth a ParameterStatus diff):
+/// `SET`, `RESET`, `DISCARD`, the end of a block (local settings end), and
+/// anything calling `set_config`.
 pub(crate) fn may_change_settings(stmt: &Statement) -> bool {
     matches!(
         stmt,
-        Statement::Set(_) | Statement::Reset(_) | Statement::Discard { .. }
-    )
+        Statement::Set(_)
+            | Statement::Reset(_)
+            | Statement::Discard { .. }
+            | Statement::Commit { .. }
+            | Statement::Rollback { .. }
+    ) || visit_expressions(stmt, |e| match e {
+        Expr::Function(f)
+            if f.name.0.last().is_some_and(|p| {
+                matches!(p, ObjectNamePart::Identifier(id) if id.value.eq_ignore_ascii_case("set_config"))
+            }) =>
+        {
+            ControlFlow::Break(())
+        }
+        _ => ControlFlow::Continue(()),
+    })
+    .is_break()
 }
 
 /// `version()` as a typed literal, built once from text audb itself wrote.

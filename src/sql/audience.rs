@@ -10,12 +10,12 @@ use super::error::{SqlError, SqlResult, SqlState};
 use super::predicate::{ColRef, fold_ident};
 use super::project_set::{expand, has_srf};
 use super::relation::{Column, Relation};
-use super::scalar::Scope;
+use super::scalar::{ScalarExpr, Scope};
 use super::select::{
     QueryCtx, RelScope, audience_column, col_ref_of, fetch_relation, finish_select, items,
     order_keys, run_aggregate_leaf, where_pred,
 };
-use super::types::DataType;
+use super::types::{DataType, Datum};
 use crate::catalog;
 use crate::exec::aggregate::GroupBy;
 use crate::exec::filter::Pred;
@@ -359,5 +359,66 @@ fn select_rows(
         columns: &rel.columns,
         quals: &quals,
     };
+    if push_down && let Some(picks) = plain_columns(ctx, &scope, &list)? {
+        return Ok(pick_columns(rel, picks));
+    }
     finish_select(ctx, &rel, &scope, list, distinct, order, ro, rl)
+}
+
+/// The output columns of a select list that only names fetched columns,
+/// each at most once (`SELECT user_id AS id, city …`): (name, type, index
+/// in the fetched relation). `None` for anything else, which goes through
+/// `finish_select`.
+fn plain_columns(
+    ctx: &QueryCtx<'_>,
+    scope: &RelScope<'_>,
+    list: &[(String, Expr)],
+) -> SqlResult<Option<Vec<(Column, usize)>>> {
+    let named = |e: &Expr| matches!(e, Expr::Identifier(_) | Expr::CompoundIdentifier(_));
+    if list.is_empty() || !list.iter().all(|(_, e)| named(e)) {
+        return Ok(None);
+    }
+    let mut picks: Vec<(Column, usize)> = Vec::with_capacity(list.len());
+    for (name, e) in list {
+        let b = ctx.bind(e, scope)?;
+        let ScalarExpr::Column { index, .. } = b.expr else {
+            return Ok(None);
+        };
+        if index >= scope.columns.len() || picks.iter().any(|(_, i)| *i == index) {
+            return Ok(None);
+        }
+        picks.push((
+            Column {
+                name: name.clone(),
+                ty: b.ty,
+            },
+            index,
+        ));
+    }
+    Ok(Some(picks))
+}
+
+/// `rel` with only the picked columns, renamed and retyped, in pick order:
+/// the values move, nothing is evaluated or copied per row.
+fn pick_columns(rel: Relation, picks: Vec<(Column, usize)>) -> Relation {
+    let identity =
+        picks.len() == rel.columns.len() && picks.iter().enumerate().all(|(n, (_, i))| n == *i);
+    let (columns, index): (Vec<Column>, Vec<usize>) = picks.into_iter().unzip();
+    let rows = if identity {
+        rel.rows
+    } else {
+        rel.rows
+            .into_iter()
+            .map(|mut row| {
+                index
+                    .iter()
+                    .map(|&i| {
+                        row.get_mut(i)
+                            .map_or(Datum::Null, |d| std::mem::replace(d, Datum::Null))
+                    })
+                    .collect()
+            })
+            .collect()
+    };
+    Relation { columns, rows }
 }

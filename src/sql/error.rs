@@ -86,6 +86,8 @@ pub enum SqlState {
     InsufficientPrivilege,
     /// 55000 object_not_in_prerequisite_state
     ObjectNotInPrerequisiteState,
+    /// 55P02 cant_change_runtime_param
+    CantChangeRuntimeParam,
     /// XX001 data_corrupted
     DataCorrupted,
     /// 58030 io_error
@@ -166,6 +168,7 @@ impl SqlState {
             ActiveSqlTransaction => "25001",
             InsufficientPrivilege => "42501",
             ObjectNotInPrerequisiteState => "55000",
+            CantChangeRuntimeParam => "55P02",
             DataCorrupted => "XX001",
             IoError => "58030",
             NoActiveSqlTransaction => "25P01",

@@ -334,10 +334,11 @@ pub fn alter(
     Ok("ALTER ROLE".into())
 }
 
-/// `DROP ROLE [IF EXISTS] name, …`.
+/// `DROP ROLE [IF EXISTS] name, …`; a missing name under `IF EXISTS` adds
+/// PostgreSQL's NOTICE to `session.notices`.
 pub fn drop(
     store: &Store,
-    session: &Session,
+    session: &mut Session,
     if_exists: bool,
     names: &[ObjectName],
 ) -> SqlResult<String> {
@@ -347,6 +348,9 @@ pub fn drop(
         let snapshot = store.snapshot();
         if roles::role(&snapshot, &name).is_none() {
             if if_exists {
+                session
+                    .notices
+                    .push(format!("role \"{name}\" does not exist, skipping"));
                 continue;
             }
             return Err(does_not_exist(&name));

@@ -9,16 +9,21 @@
 //! keys by `__grp0`, …, so the relational layer binds ordinary columns.
 //!
 //! This module owns the query context and the top of a query (`WITH`, the
-//! body, `LIMIT`); its submodules own one concept each: [`from`] (FROM
+//! body, `LIMIT`); its submodules own one concept each: `alias` (a
+//! table's name hidden by its alias), `column_name` (names of unaliased
+//! columns), [`from`] (FROM
 //! items to sources), [`leaf`] (the bitmap leaf of an audience table),
 //! [`projection`] (select lists, `ORDER BY`, the relational SELECT),
 //! [`scope`] (names over a relation),
-//! `set_ops` (set operations and `VALUES`) and `cte` (common table
-//! expressions).
+//! `set_ops` (set operations and `VALUES`), `cte` (common table
+//! expressions) and `parens` (clauses outside a parenthesised query).
 
+mod alias;
+mod column_name;
 mod cte;
 mod from;
 mod leaf;
+mod parens;
 mod projection;
 mod scope;
 mod set_ops;
@@ -180,6 +185,9 @@ impl Scope for EmptyScope {
 
 /// Runs a query to a relation.
 pub fn run_query(ctx: &QueryCtx<'_>, q: &Query) -> SqlResult<Relation> {
+    if let Some(merged) = parens::merge(q)? {
+        return run_query(ctx, &merged);
+    }
     if let Some(with) = &q.with {
         let mut inner = ctx.nested_in(ctx.outer)?;
         inner.depth = ctx.depth;
@@ -221,7 +229,11 @@ fn run_select(
     if select.top.is_some() || !select.lateral_views.is_empty() || select.qualify.is_some() {
         return Err(SqlError::unsupported("this SELECT clause"));
     }
-    match from::resolve_source(ctx, select)? {
+    let source = from::resolve_source(ctx, select)?;
+    if let Source::Audience { table, alias, .. } = &source {
+        alias::check_hidden_name(ctx, select, order_by, &table.schema().name, alias)?;
+    }
+    match source {
         // Set-returning functions in the select list run on the
         // relational layer, over the rows the WHERE keeps.
         Source::Audience {

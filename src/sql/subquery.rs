@@ -92,6 +92,16 @@ impl<'a> OuterFrame<'a> {
         }
     }
 
+    /// The frame of an enclosing query whose row is not known while the
+    /// subquery runs: its names resolve through `scope` (which may refuse
+    /// them, as an audience WHERE does for its table's columns).
+    pub(crate) fn enclosing(
+        scope: &'a dyn Scope,
+        parent: Option<&'a OuterFrame<'a>>,
+    ) -> OuterFrame<'a> {
+        OuterFrame::lateral(scope, parent, None)
+    }
+
     /// The frame of the FROM items to the left of an item that is not
     /// `LATERAL`: it sees only the frames further out (see
     /// [`FrameNames::Hidden`]).

@@ -2,7 +2,7 @@
 //! `parse_ident()`, and the oids of the virtual `pg_catalog` /
 //! `information_schema` relations (for `'pg_class'::regclass`).
 
-use super::{DATABASE_NAME, oids};
+use super::{DATABASE_NAME, oids, pg_proc};
 use crate::sql::error::{SqlError, SqlResult, SqlState};
 use crate::sql::scalar::{CatalogAccess, RegKind, format_text};
 use crate::sql::types::{DataType, Datum};
@@ -24,6 +24,7 @@ const KNOWN: &[(&str, i64)] = &[
     ("pg_index", 2610),
     ("pg_inherits", 2611),
     ("pg_namespace", 2615),
+    ("pg_operator", 2617),
     ("pg_rewrite", 2618),
     ("pg_trigger", 2620),
     ("pg_extension", 3079),
@@ -89,8 +90,13 @@ pub fn reg_lookup(
     if let Ok(oid) = name.parse::<i64>() {
         return Ok(Some(oid));
     }
-    if kind == RegKind::Type {
-        return Ok(oids::builtin_type_by_name(name).map(|t| t.oid));
+    match kind {
+        RegKind::Type => return super::type_name::type_lookup(name),
+        RegKind::Proc => return pg_proc::regproc_in(name).map(Some),
+        RegKind::Procedure => return pg_proc::regprocedure_in(name).map(Some),
+        RegKind::Oper => return pg_proc::regoper_in(name).map(Some),
+        RegKind::Operator => return pg_proc::regoperator_in(name).map(Some),
+        _ => {}
     }
     let parts = parse_ident(name, true)?;
     let (schema, object) = match parts.as_slice() {
@@ -166,11 +172,15 @@ pub fn reg_name(kind: RegKind, oid: i64, cat: Option<&dyn CatalogAccess>) -> Str
             )
         }),
         RegKind::Oid => Some(oid.to_string()),
-        RegKind::Proc | RegKind::Procedure | RegKind::Oper | RegKind::Operator => None,
+        RegKind::Proc => pg_proc::regproc_name(oid),
+        RegKind::Procedure => pg_proc::regprocedure_name(oid),
+        RegKind::Oper => pg_proc::regoper_name(oid),
+        RegKind::Operator => pg_proc::regoperator_name(oid),
     };
     match name {
         Some(n) => n,
-        None if oid == 0 => "-".to_owned(),
+        // `regoperout` and `regoperatorout` print 0 as a number.
+        None if oid == 0 && !matches!(kind, RegKind::Oper | RegKind::Operator) => "-".to_owned(),
         None => oid.to_string(),
     }
 }

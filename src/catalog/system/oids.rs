@@ -123,6 +123,19 @@ const fn arr(oid: i64, name: &'static str, sql_name: &'static str, elem: i64) ->
     }
 }
 
+const fn pseudo(
+    oid: i64,
+    name: &'static str,
+    sql_name: &'static str,
+    len: i16,
+    array: i64,
+) -> BuiltinType {
+    BuiltinType {
+        kind: "p",
+        ..ty(oid, name, sql_name, len, "P", array)
+    }
+}
+
 /// The types audb uses or clients ask about, with PostgreSQL 15's oids.
 pub const BUILTIN_TYPES: &[BuiltinType] = &[
     ty(16, "bool", "boolean", 1, "B", 1000),
@@ -169,6 +182,22 @@ pub const BUILTIN_TYPES: &[BuiltinType] = &[
     ty(2206, "regtype", "regtype", 4, "N", 2211),
     ty(3802, "jsonb", "jsonb", -1, "U", 3807),
     ty(4089, "regnamespace", "regnamespace", 4, "N", 4090),
+    ty(2202, "regprocedure", "regprocedure", 4, "N", 2207),
+    ty(2203, "regoper", "regoper", 4, "N", 2208),
+    ty(2204, "regoperator", "regoperator", 4, "N", 2209),
+    ty(4096, "regrole", "regrole", 4, "N", 4097),
+    pseudo(269, "table_am_handler", "table_am_handler", 4, 0),
+    pseudo(325, "index_am_handler", "index_am_handler", 4, 0),
+    pseudo(2249, "record", "record", -1, 2287),
+    pseudo(2275, "cstring", "cstring", -2, 1263),
+    pseudo(2276, "any", "\"any\"", 4, 0),
+    pseudo(2277, "anyarray", "anyarray", -1, 0),
+    pseudo(2278, "void", "void", 4, 0),
+    pseudo(2281, "internal", "internal", 8, 0),
+    pseudo(2283, "anyelement", "anyelement", 4, 0),
+    pseudo(2776, "anynonarray", "anynonarray", 4, 0),
+    pseudo(5077, "anycompatible", "anycompatible", 4, 0),
+    pseudo(5078, "anycompatiblearray", "anycompatiblearray", -1, 0),
     arr(199, "_json", "json[]", 114),
     arr(1000, "_bool", "boolean[]", 16),
     arr(1001, "_bytea", "bytea[]", 17),
@@ -195,6 +224,16 @@ pub const BUILTIN_TYPES: &[BuiltinType] = &[
     arr(2211, "_regtype", "regtype[]", 2206),
     arr(3807, "_jsonb", "jsonb[]", 3802),
     arr(4090, "_regnamespace", "regnamespace[]", 4089),
+    arr(1263, "_cstring", "cstring[]", 2275),
+    arr(2207, "_regprocedure", "regprocedure[]", 2202),
+    arr(2208, "_regoper", "regoper[]", 2203),
+    arr(2209, "_regoperator", "regoperator[]", 2204),
+    arr(4097, "_regrole", "regrole[]", 4096),
+    BuiltinType {
+        kind: "p",
+        category: "P",
+        ..arr(2287, "_record", "record[]", 2249)
+    },
 ];
 
 /// The built-in type with this oid.

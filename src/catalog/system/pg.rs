@@ -1,12 +1,15 @@
 //! `pg_catalog` relations.
 
 use super::oids::{self, BUILTIN_TYPES};
-use super::{DATABASE_NAME, Model, OID, SystemContext, b, i, opt_t, rel, t};
+use super::{
+    DATABASE_NAME, Model, OID, OID_ARRAY, REGPROC, SystemContext, XID, b, i, opt_t, rel, t,
+};
 use crate::sql::error::SqlResult;
 use crate::sql::relation::Relation;
 use crate::sql::types::{DataType, Datum};
 
 const O: DataType = OID;
+const OA: DataType = OID_ARRAY;
 const NM: DataType = DataType::Text;
 pub(super) const T: DataType = DataType::Text;
 const TA: DataType = DataType::TextArray;
@@ -37,6 +40,7 @@ pub(super) const NAMES: &[&str] = &[
     "pg_inherits",
     "pg_matviews",
     "pg_namespace",
+    "pg_operator",
     "pg_partitioned_table",
     "pg_policy",
     "pg_proc",
@@ -58,7 +62,12 @@ pub(super) const NAMES: &[&str] = &[
     "pg_views",
 ];
 
-const PG_AM: &[(&str, DataType)] = &[("oid", O), ("amname", NM), ("amhandler", T), ("amtype", T)];
+const PG_AM: &[(&str, DataType)] = &[
+    ("oid", O),
+    ("amname", NM),
+    ("amhandler", REGPROC),
+    ("amtype", T),
+];
 const PG_ATTRDEF: &[(&str, DataType)] = &[("oid", O), ("adrelid", O), ("adnum", I2), ("adbin", T)];
 const PG_ATTRIBUTE: &[(&str, DataType)] = &[
     ("attrelid", O),
@@ -131,8 +140,8 @@ const PG_CLASS: &[(&str, DataType)] = &[
     ("relreplident", T),
     ("relispartition", B),
     ("relrewrite", O),
-    ("relfrozenxid", O),
-    ("relminmxid", O),
+    ("relfrozenxid", XID),
+    ("relminmxid", XID),
     ("relacl", TA),
     ("reloptions", TA),
     ("relpartbound", T),
@@ -171,11 +180,11 @@ const PG_CONSTRAINT: &[(&str, DataType)] = &[
     ("connoinherit", B),
     ("conkey", I2A),
     ("confkey", I2A),
-    ("conpfeqop", TA),
-    ("conppeqop", TA),
-    ("conffeqop", TA),
+    ("conpfeqop", OA),
+    ("conppeqop", OA),
+    ("conffeqop", OA),
     ("confdelsetcols", I2A),
-    ("conexclop", TA),
+    ("conexclop", OA),
     ("conbin", T),
 ];
 const PG_DATABASE: &[(&str, DataType)] = &[
@@ -187,8 +196,8 @@ const PG_DATABASE: &[(&str, DataType)] = &[
     ("datistemplate", B),
     ("datallowconn", B),
     ("datconnlimit", I4),
-    ("datfrozenxid", O),
-    ("datminmxid", O),
+    ("datfrozenxid", XID),
+    ("datminmxid", XID),
     ("dattablespace", O),
     ("datcollate", T),
     ("datctype", T),
@@ -224,7 +233,7 @@ const PG_EXTENSION: &[(&str, DataType)] = &[
     ("extnamespace", O),
     ("extrelocatable", B),
     ("extversion", T),
-    ("extconfig", TA),
+    ("extconfig", OA),
     ("extcondition", TA),
 ];
 const PG_FOREIGN_TABLE: &[(&str, DataType)] = &[("ftrelid", O), ("ftserver", O), ("ftoptions", TA)];
@@ -284,7 +293,7 @@ const PG_POLICY: &[(&str, DataType)] = &[
     ("polrelid", O),
     ("polcmd", T),
     ("polpermissive", B),
-    ("polroles", TA),
+    ("polroles", OA),
     ("polqual", T),
     ("polwithcheck", T),
 ];
@@ -294,40 +303,8 @@ const PG_RANGE: &[(&str, DataType)] = &[
     ("rngmultitypid", O),
     ("rngcollation", O),
     ("rngsubopc", O),
-    ("rngcanonical", T),
-    ("rngsubdiff", T),
-];
-const PG_PROC: &[(&str, DataType)] = &[
-    ("oid", O),
-    ("proname", NM),
-    ("pronamespace", O),
-    ("proowner", O),
-    ("prolang", O),
-    ("procost", F4),
-    ("prorows", F4),
-    ("provariadic", O),
-    ("prosupport", T),
-    ("prokind", T),
-    ("prosecdef", B),
-    ("proleakproof", B),
-    ("proisstrict", B),
-    ("proretset", B),
-    ("provolatile", T),
-    ("proparallel", T),
-    ("pronargs", I2),
-    ("pronargdefaults", I2),
-    ("prorettype", O),
-    ("proargtypes", DataType::OidVector),
-    ("proallargtypes", TA),
-    ("proargmodes", TA),
-    ("proargnames", TA),
-    ("proargdefaults", T),
-    ("protrftypes", TA),
-    ("prosrc", T),
-    ("probin", T),
-    ("prosqlbody", T),
-    ("proconfig", TA),
-    ("proacl", TA),
+    ("rngcanonical", REGPROC),
+    ("rngsubdiff", REGPROC),
 ];
 const PG_PUBLICATION: &[(&str, DataType)] = &[
     ("oid", O),
@@ -450,16 +427,16 @@ const PG_TYPE: &[(&str, DataType)] = &[
     ("typisdefined", B),
     ("typdelim", T),
     ("typrelid", O),
-    ("typsubscript", T),
+    ("typsubscript", REGPROC),
     ("typelem", O),
     ("typarray", O),
-    ("typinput", T),
-    ("typoutput", T),
-    ("typreceive", T),
-    ("typsend", T),
-    ("typmodin", T),
-    ("typmodout", T),
-    ("typanalyze", T),
+    ("typinput", REGPROC),
+    ("typoutput", REGPROC),
+    ("typreceive", REGPROC),
+    ("typsend", REGPROC),
+    ("typmodin", REGPROC),
+    ("typmodout", REGPROC),
+    ("typanalyze", REGPROC),
     ("typalign", T),
     ("typstorage", T),
     ("typnotnull", B),
@@ -646,13 +623,9 @@ pub(super) fn relation(
         "pg_am" => Some(Ok(rel(
             PG_AM,
             vec![
-                vec![
-                    i(oids::HEAP_AM_OID),
-                    t("heap"),
-                    t("heap_tableam_handler"),
-                    t("t"),
-                ],
-                vec![i(oids::BTREE_AM_OID), t("btree"), t("bthandler"), t("i")],
+                // heap_tableam_handler and bthandler.
+                vec![i(oids::HEAP_AM_OID), t("heap"), i(3), t("t")],
+                vec![i(oids::BTREE_AM_OID), t("btree"), i(330), t("i")],
             ],
         ))),
         "pg_attrdef" => empty(PG_ATTRDEF),
@@ -730,7 +703,8 @@ pub(super) fn relation(
         ))),
         "pg_partitioned_table" => empty(PG_PARTITIONED_TABLE),
         "pg_policy" => empty(PG_POLICY),
-        "pg_proc" => empty(PG_PROC),
+        "pg_proc" => Some(Ok(super::pg_proc::pg_proc())),
+        "pg_operator" => Some(Ok(super::pg_proc::pg_operator())),
         "pg_publication" => empty(PG_PUBLICATION),
         "pg_publication_namespace" => empty(PG_PUBLICATION_NAMESPACE),
         "pg_publication_rel" => empty(PG_PUBLICATION_REL),
@@ -1120,45 +1094,39 @@ fn pg_type() -> Relation {
     let rows = BUILTIN_TYPES
         .iter()
         .map(|ty| {
-            let byval = ty.len > 0 && ty.len <= 8;
+            let io = super::pg_proc::type_io(ty.oid);
+            let f = |n: usize| i(io.map_or(0, |r| r.funcs[n]));
+            let ch = |c: Option<u8>, d: char| t(c.map_or(d, char::from).to_string());
             vec![
                 i(ty.oid),
                 t(ty.name),
                 i(oids::PG_CATALOG_NAMESPACE),
                 i(oids::SUPERUSER_OID),
                 i(ty.len),
-                b(byval),
+                b(io.is_some_and(|r| r.byval)),
                 t(ty.kind),
                 t(ty.category),
-                b(matches!(ty.oid, 16 | 25 | 701 | 1184 | 1186 | 26)),
+                b(io.is_some_and(|r| r.preferred)),
                 b(true),
-                t(","),
+                ch(io.map(|r| r.delim), ','),
                 i(0),
-                t(if ty.elem != 0 {
-                    "array_subscript_handler"
-                } else {
-                    "-"
-                }),
+                f(7),
                 i(ty.elem),
                 i(ty.array),
-                t(format!("{}in", ty.name.trim_start_matches('_'))),
-                t(format!("{}out", ty.name.trim_start_matches('_'))),
-                t(format!("{}recv", ty.name.trim_start_matches('_'))),
-                t(format!("{}send", ty.name.trim_start_matches('_'))),
-                t("-"),
-                t("-"),
-                t("-"),
-                t(if ty.len == 8 { "d" } else { "i" }),
-                t(if ty.len > 0 { "p" } else { "x" }),
+                f(0),
+                f(1),
+                f(2),
+                f(3),
+                f(4),
+                f(5),
+                f(6),
+                ch(io.map(|r| r.align), 'i'),
+                ch(io.map(|r| r.storage), 'p'),
                 b(false),
                 i(0),
                 i(-1),
                 i(0),
-                i(if matches!(ty.oid, 25 | 1042 | 1043 | 1009 | 1014 | 1015) {
-                    100
-                } else {
-                    0
-                }),
+                i(io.map_or(0, |r| r.collation)),
                 N,
                 N,
                 N,

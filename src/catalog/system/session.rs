@@ -1,12 +1,23 @@
 //! [`SessionCatalog`]: what catalog functions (`obj_description`,
 //! `current_setting`, `'users'::regclass`, …) read during one statement —
-//! the statement's snapshot, the session user and the session's settings.
+//! the statement's snapshot, the session user and the session's settings —
+//! and the setting changes the statement makes (`set_config`), which
+//! [`crate::db::Db`] applies to the session once the statement succeeded.
 //! The relation model is built on first use only, so statements that call
 //! no catalog function pay for one `Arc` and a copy of the settings.
 
+mod known;
+mod settings;
+mod tx;
+
+pub use settings::{Assigned, assign, bracketed_offset, setting_millis};
+pub use tx::{SettingChange, SettingsTx};
+
 use super::{Model, SystemContext, functions};
+use crate::sql::error::{SqlError, SqlResult, SqlState};
 use crate::sql::scalar::{CatalogAccess, CatalogHandle, EvalContext, quote_ident};
 use crate::storage::Snapshot;
+use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
@@ -16,21 +27,74 @@ pub struct SessionCatalog {
     user: String,
     settings: BTreeMap<String, String>,
     model: OnceLock<Model>,
+    /// `set_config` calls so far, in order (read back by later calls).
+    changes: Mutex<Vec<SettingChange>>,
+    /// Whether the statement runs for real: a Describe's trial run (`false`)
+    /// answers `set_config(NULL, …)` with NULL instead of failing.
+    runs: bool,
 }
 
 /// The catalog handle for a statement running on `snapshot` for `user`
-/// with session settings `settings` (lower-case names).
+/// with session settings `settings` (lower-case names), for statements
+/// whose `set_config` changes nobody applies (Describe, `COPY … TO`).
 pub fn session_catalog(
     snapshot: &Snapshot,
     user: &str,
     settings: &BTreeMap<String, String>,
 ) -> CatalogHandle {
-    CatalogHandle(Arc::new(SessionCatalog {
-        snapshot: snapshot.clone(),
-        user: user.to_owned(),
-        settings: settings.clone(),
-        model: OnceLock::new(),
-    }))
+    CatalogHandle(Arc::new(SessionCatalog::new(
+        snapshot, user, settings, false,
+    )))
+}
+
+/// The catalog of one statement of `session` that runs for real: after it
+/// succeeds, [`SessionCatalog::apply_changes`] applies its `set_config`
+/// calls to the session.
+pub fn statement_catalog(snapshot: &Snapshot, session: &crate::db::Session) -> Arc<SessionCatalog> {
+    Arc::new(SessionCatalog::new(
+        snapshot,
+        &session.user,
+        &session.settings,
+        true,
+    ))
+}
+
+/// The value `SHOW name` prints for a session whose settings are
+/// `settings`: the session's own, else the default (audb's, then
+/// PostgreSQL 15's); `None` for parameters PostgreSQL does not have.
+pub fn show_setting(settings: &BTreeMap<String, String>, name: &str) -> Option<String> {
+    settings
+        .get(&name.to_ascii_lowercase())
+        .cloned()
+        .or_else(|| default_value(name))
+}
+
+/// Checks and normalises `SET name = value` in `session` (`value` `None`:
+/// `SET name TO DEFAULT`), as `set_config` does: 42704 for parameters
+/// PostgreSQL does not have, 55P02 for ones a session cannot change, 22023
+/// for bad values.
+pub fn assign_setting_value(
+    session: &crate::db::Session,
+    name: &str,
+    value: Option<&str>,
+) -> SqlResult<Assigned> {
+    let value = match value {
+        Some(v) => v.to_owned(),
+        None => default_value(name).unwrap_or_default(),
+    };
+    assign(name, &value, &|n| session.settings.get(n).cloned())
+}
+
+/// The default value of parameter `name` (any case), if PostgreSQL has
+/// it: what `RESET` and `current_setting` fall back to.
+pub fn default_value(name: &str) -> Option<String> {
+    let key = name.to_ascii_lowercase();
+    crate::db::Session::new("")
+        .settings
+        .get(&key)
+        .cloned()
+        .or_else(|| super::default_setting(name).map(str::to_owned))
+        .or_else(|| known::lookup(name).map(|k| k.default.to_owned()))
 }
 
 /// The context `session`'s results print in (`format_text`): its time
@@ -46,6 +110,37 @@ pub fn output_context(snapshot: &Snapshot, session: &crate::db::Session) -> Eval
 }
 
 impl SessionCatalog {
+    fn new(
+        snapshot: &Snapshot,
+        user: &str,
+        settings: &BTreeMap<String, String>,
+        runs: bool,
+    ) -> SessionCatalog {
+        SessionCatalog {
+            snapshot: snapshot.clone(),
+            user: user.to_owned(),
+            settings: settings.clone(),
+            model: OnceLock::new(),
+            changes: Mutex::new(Vec::new()),
+            runs,
+        }
+    }
+
+    /// This catalog as an [`EvalContext`]'s handle.
+    pub fn handle(self: &Arc<Self>) -> CatalogHandle {
+        CatalogHandle(self.clone())
+    }
+
+    /// Applies the statement's `set_config` changes to `session` (call
+    /// once the statement succeeded; a failed statement's changes are
+    /// dropped, as PostgreSQL's transaction abort drops them).
+    pub fn apply_changes(&self, session: &mut crate::db::Session) {
+        let changes = std::mem::take(&mut *self.changes.lock());
+        if !changes.is_empty() {
+            session.apply_setting_changes(changes);
+        }
+    }
+
     fn model(&self) -> &Model {
         self.model.get_or_init(|| {
             Model::new(
@@ -60,7 +155,44 @@ impl SessionCatalog {
 
 impl CatalogAccess for SessionCatalog {
     fn setting(&self, name: &str) -> Option<String> {
-        self.settings.get(&name.to_ascii_lowercase()).cloned()
+        let key = name.to_ascii_lowercase();
+        let changed = self
+            .changes
+            .lock()
+            .iter()
+            .rev()
+            .find(|c| c.key == key)
+            .map(|c| c.value.clone());
+        changed.or_else(|| self.settings.get(&key).cloned())
+    }
+
+    fn set_setting(
+        &self,
+        name: Option<&str>,
+        value: Option<&str>,
+        local: bool,
+    ) -> SqlResult<Option<String>> {
+        let Some(name) = name else {
+            if !self.runs {
+                return Ok(None);
+            }
+            return Err(SqlError::new(
+                SqlState::NullValueNotAllowed,
+                "SET requires parameter name",
+            ));
+        };
+        // A NULL value resets the parameter to its default.
+        let value = match value {
+            Some(v) => v.to_owned(),
+            None => default_value(name).unwrap_or_default(),
+        };
+        let a = assign(name, &value, &|n| self.setting(n))?;
+        self.changes.lock().push(SettingChange {
+            key: a.key,
+            value: a.value.clone(),
+            local,
+        });
+        Ok(Some(a.value))
     }
 
     fn user(&self) -> String {

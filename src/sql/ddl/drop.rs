@@ -59,6 +59,19 @@ pub(crate) fn check_schema(schema: Option<&str>) -> SqlResult<()> {
     }
 }
 
+/// [`check_schema`] for a name that must already exist: PostgreSQL's
+/// `pg_toast` schema exists too (audb has no relation in it), so a name
+/// there is missing (42P01), not in a missing schema.
+fn check_existing_schema(schema: Option<&str>) -> SqlResult<()> {
+    match schema {
+        Some(TOAST_SCHEMA) => Ok(()),
+        _ => check_schema(schema),
+    }
+}
+
+/// The schema of PostgreSQL's TOAST tables.
+const TOAST_SCHEMA: &str = "pg_toast";
+
 /// System relations that are views in PostgreSQL (the others are tables):
 /// what `DROP TABLE` / `DROP VIEW` of one is checked against first.
 const SYSTEM_VIEWS: &[(&str, &str)] = &[
@@ -116,7 +129,7 @@ pub(super) fn kind_of(snapshot: &Snapshot, schema: Option<&str>, name: &str) -> 
 /// relation, 42P01 if it is nothing, else its kind: the checks before
 /// altering, refreshing or commenting on a relation.
 pub(super) fn existing(snapshot: &Snapshot, schema: Option<&str>, name: &str) -> SqlResult<Kind> {
-    check_schema(schema)?;
+    check_existing_schema(schema)?;
     match kind_of(snapshot, schema, name) {
         Kind::System => Err(read_only::system_catalog(name)),
         Kind::Missing => Err(SqlError::new(
@@ -131,12 +144,15 @@ pub(super) fn existing(snapshot: &Snapshot, schema: Option<&str>, name: &str) ->
 }
 
 /// `DROP TABLE` / `DROP VIEW` / `DROP MATERIALIZED VIEW`. Every name is
-/// checked before anything is dropped.
+/// checked before anything is dropped. With `IF EXISTS`, each missing name
+/// adds PostgreSQL's NOTICE to `notices` (`table "t" does not exist,
+/// skipping`).
 pub fn drop(
     store: &Store,
     object_type: &ObjectType,
     if_exists: bool,
     names: &[ObjectName],
+    notices: &mut Vec<String>,
 ) -> SqlResult<String> {
     let (want, tag) = match object_type {
         ObjectType::Table => (Kind::Table, "DROP TABLE"),
@@ -148,8 +164,11 @@ pub fn drop(
     let mut targets = Vec::new();
     for n in names {
         let (schema, name) = table_name(n)?;
-        match check_schema(schema.as_deref()) {
-            Err(_) if if_exists => continue,
+        match check_existing_schema(schema.as_deref()) {
+            Err(e) if if_exists => {
+                notices.push(format!("{}, skipping", e.message));
+                continue;
+            }
             r => r?,
         }
         let kind = match kind_of(&snapshot, schema.as_deref(), &name) {
@@ -160,15 +179,17 @@ pub fn drop(
             kind => kind,
         };
         match kind {
-            Kind::Missing if if_exists => {}
+            Kind::Missing if if_exists => {
+                notices.push(format!(
+                    "{} \"{name}\" does not exist, skipping",
+                    want.noun()
+                ));
+            }
+            // PostgreSQL names the relation without its schema here.
             Kind::Missing => {
                 return Err(SqlError::new(
                     SqlState::UndefinedTable,
-                    format!(
-                        "{} \"{}\" does not exist",
-                        want.noun(),
-                        read_only::qualified(schema.as_deref(), &name)
-                    ),
+                    format!("{} \"{name}\" does not exist", want.noun()),
                 ));
             }
             Kind::System => return Err(read_only::system_catalog(&name)),

@@ -9,7 +9,7 @@ use super::coerce::{cast_node, coerce_all, coerce_or};
 use super::operators::{comparison_type, no_operator};
 use super::{BinaryOp, Func, ScalarExpr, SubqueryKind};
 use crate::sql::error::{SqlError, SqlResult, SqlState};
-use crate::sql::types::DataType;
+use crate::sql::types::{DataType, Datum};
 use sqlparser::ast::{self, Expr};
 
 /// The functions [`Binder::array_function`] binds.
@@ -28,6 +28,28 @@ pub(crate) const ARRAY_FUNCTIONS: &[&str] = &[
 /// 42804 for a polymorphic argument of type `unknown`.
 fn unknown_polymorphic() -> SqlError {
     SqlError::mismatch("could not determine polymorphic type because input has type unknown")
+}
+
+/// `ARRAY[]` (or `ARRAY[ARRAY[]]`) cast to the array type `ty`: the cast
+/// gives the empty array its type, as in PostgreSQL (`ARRAY[]::int[]` is an
+/// empty `integer[]`). `None` when `e` is not an empty array constructor or
+/// `ty` is not an array type (binding `e` then reports 42P18).
+pub(crate) fn empty_array_cast(e: &Expr, ty: DataType) -> Option<ScalarExpr> {
+    fn empty(e: &Expr) -> bool {
+        match e {
+            Expr::Array(a) => a.elem.iter().all(empty),
+            Expr::Nested(inner) => empty(inner),
+            _ => false,
+        }
+    }
+    if !empty(e) || !ty.is_array() {
+        return None;
+    }
+    let value = match ty {
+        DataType::TextArray => Datum::TextArray(Vec::new()),
+        _ => Datum::Array(Vec::new()),
+    };
+    Some(ScalarExpr::Literal { value, ty })
 }
 
 impl Binder<'_> {

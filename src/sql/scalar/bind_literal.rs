@@ -131,15 +131,9 @@ impl Binder<'_> {
             return Err(SqlError::unsupported(format!("cast form {e}")));
         }
         let (ty, length) = sql_type(data_type)?;
-        // `ARRAY[]::text[]`: the cast gives the empty array its type.
-        if let Expr::Array(a) = expr
-            && a.elem.is_empty()
-            && ty == DataType::TextArray
-        {
-            return Ok(ScalarExpr::Literal {
-                value: Datum::TextArray(Vec::new()),
-                ty: DataType::TextArray,
-            });
+        // `ARRAY[]::int[]`: the cast gives the empty array its type.
+        if let Some(empty) = super::bind_array::empty_array_cast(expr, ty) {
+            return Ok(empty);
         }
         let inner = self.expr(expr)?;
         self.cast(inner, ty, length)

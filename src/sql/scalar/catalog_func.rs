@@ -7,7 +7,8 @@
 //! `col_description`, `pg_get_viewdef`) or in the session
 //! (`current_setting`, `current_user`) ask the [`CatalogAccess`] the
 //! [`EvalContext`] carries; without one (constant folding, tests) they
-//! answer from PostgreSQL's defaults.
+//! answer from PostgreSQL's defaults. `set_config` records its change
+//! there too, for the session to apply after the statement.
 //!
 //! `to_regclass` and friends return object-identifier types
 //! ([`DataType::Reg`]); their input and output live in `regclass`.
@@ -40,6 +41,19 @@ pub trait CatalogAccess: Send + Sync {
     /// `pg_get_indexdef`: index `oid`'s `CREATE INDEX` (`column` 0) or the
     /// name of its `column`-th key column.
     fn index_definition(&self, oid: i64, column: i64) -> Option<String>;
+    /// `set_config(name, value, is_local)`: checks and records the change
+    /// (a NULL `value` resets to the default) for the session to apply
+    /// when the statement succeeds; later reads of [`Self::setting`] in
+    /// the statement see it. Returns the new value as `SHOW` prints it.
+    fn set_setting(
+        &self,
+        name: Option<&str>,
+        value: Option<&str>,
+        local: bool,
+    ) -> SqlResult<Option<String>> {
+        let _ = (name, value, local);
+        Err(SqlError::unsupported("set_config outside a session"))
+    }
 }
 
 /// The catalog handle of an [`EvalContext`].
@@ -96,6 +110,9 @@ pub enum CatalogFunc {
     CurrentUser,
     /// `current_setting(name[, missing_ok])`.
     CurrentSetting,
+    /// `set_config(name, value, is_local)` (not strict: a NULL value
+    /// resets, a NULL `is_local` is false).
+    SetConfig,
     /// `quote_ident(text)`.
     QuoteIdent,
     /// `pg_get_constraintdef(oid[, pretty])`.
@@ -188,6 +205,7 @@ pub(super) fn signatures(name: &str) -> Option<(CatalogFunc, &'static [Sig])> {
         "current_database" | "current_catalog" => (C::CurrentDatabase, &[(&[], T)]),
         "current_user" | "session_user" | "user" | "current_role" => (C::CurrentUser, &[(&[], T)]),
         "current_setting" => (C::CurrentSetting, &[(&[T], T), (&[T, B], T)]),
+        "set_config" => (C::SetConfig, &[(&[T, T, B], T)]),
         "quote_ident" => (C::QuoteIdent, &[(&[T], T)]),
         "pg_get_constraintdef" => (C::GetConstraintDef, &[(&[I8], T), (&[I8, B], T)]),
         "pg_get_indexdef" => (C::GetIndexDef, &[(&[I8], T), (&[I8, I4, B], T)]),
@@ -290,6 +308,15 @@ pub(super) fn call(func: CatalogFunc, args: &[Datum], ctx: &EvalContext) -> SqlR
             });
         }
         C::Format => return functions::format(args).map(Datum::Text),
+        C::SetConfig => {
+            let Some(cat) = cat else {
+                return Err(SqlError::unsupported("set_config outside a session"));
+            };
+            let local = args.get(2) == Some(&Datum::Bool(true));
+            return Ok(cat
+                .set_setting(text_arg(args, 0), text_arg(args, 1), local)?
+                .map_or(Datum::Null, Datum::Text));
+        }
         _ => {}
     }
     if args.iter().any(Datum::is_null) {
@@ -300,7 +327,7 @@ pub(super) fn call(func: CatalogFunc, args: &[Datum], ctx: &EvalContext) -> SqlR
     };
     let oid = int_arg(args, 0).unwrap_or(0);
     Ok(match func {
-        C::FormatType => Datum::Null,
+        C::FormatType | C::SetConfig => Datum::Null,
         C::IsVisible | C::HasPrivilege => Datum::Bool(true),
         C::IsPublishable => Datum::Bool(false),
         C::GetExpr => args.first().cloned().unwrap_or(Datum::Null),
@@ -364,7 +391,7 @@ pub(super) fn call(func: CatalogFunc, args: &[Datum], ctx: &EvalContext) -> SqlR
             let missing_ok = args.get(1) == Some(&Datum::Bool(true));
             let value = cat
                 .and_then(|c| c.setting(name))
-                .or_else(|| crate::catalog::system::default_setting(name).map(str::to_owned));
+                .or_else(|| crate::catalog::system::default_value(name));
             match value {
                 Some(v) => Datum::Text(v),
                 None if missing_ok => Datum::Null,

@@ -12,10 +12,16 @@
 
 use super::QueryCtx;
 use super::from::{Source, query_source, rename_columns};
+use crate::exec::memory::{Meter, row_bytes, rows_bytes};
+use crate::exec::parallel::Cancel;
 use crate::sql::error::{SqlError, SqlResult, SqlState};
 use crate::sql::predicate::fold_ident;
 use crate::sql::relation::{self, Relation};
+use crate::sql::scalar::{CANCEL_CHECK_ROWS, compare_datums};
+use crate::sql::types::Datum;
 use sqlparser::ast::{Query, SelectItem, SetExpr, SetOperator, SetQuantifier, With};
+use std::cmp::Ordering;
+use std::collections::BTreeSet;
 use std::sync::{Arc, OnceLock};
 
 /// One CTE in scope, linked to the CTEs visible where it was defined.
@@ -116,7 +122,7 @@ pub(super) fn cte_source(ctx: &QueryCtx<'_>, cte: &CteEnv, alias: String) -> Sql
         rename_columns(rel, &cte.columns, &cte.name)?
     };
     // Kept for the rest of the statement: charged until it ends (53200).
-    let bytes = crate::exec::memory::rows_bytes(&rel.rows);
+    let bytes = rows_bytes(&rel.rows);
     ctx.cancel.charge(bytes, "the rows of a WITH query")?;
     let _ = cte.rows.set(rel.clone());
     let quals = vec![Some(alias); rel.columns.len()];
@@ -153,8 +159,62 @@ fn query_of(cte: &CteEnv, body: &SetExpr) -> Query {
     q
 }
 
+/// A row as a key of the set of rows a `UNION` recursion has seen
+/// (NULLs equal each other, as in DISTINCT).
+struct SeenRow(Vec<Datum>);
+
+impl Ord for SeenRow {
+    fn cmp(&self, other: &SeenRow) -> Ordering {
+        self.0
+            .iter()
+            .zip(&other.0)
+            .map(|(a, b)| compare_datums(a, b))
+            .find(|o| *o != Ordering::Equal)
+            .unwrap_or_else(|| self.0.len().cmp(&other.0.len()))
+    }
+}
+
+impl PartialOrd for SeenRow {
+    fn partial_cmp(&self, other: &SeenRow) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for SeenRow {
+    fn eq(&self, other: &SeenRow) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for SeenRow {}
+
+/// The rows of `rows` not in `seen` (each once), added to `seen`; the
+/// copies `seen` keeps are charged to `meter`.
+fn unseen(
+    rows: Vec<Vec<Datum>>,
+    seen: &mut BTreeSet<SeenRow>,
+    meter: &mut Meter,
+    cancel: &Cancel,
+) -> SqlResult<Vec<Vec<Datum>>> {
+    let mut fresh = Vec::new();
+    for (i, row) in rows.into_iter().enumerate() {
+        if i % CANCEL_CHECK_ROWS == 0 {
+            cancel.check()?;
+        }
+        let key = SeenRow(row);
+        if !seen.contains(&key) {
+            meter.add(row_bytes(&key.0))?;
+            fresh.push(key.0.clone());
+            seen.insert(key);
+        }
+    }
+    Ok(fresh)
+}
+
 /// Runs a recursive CTE: the base, then the step over the rows the last
-/// round added, until a round adds none (`UNION` drops rows seen before).
+/// round added, until a round adds none. `UNION` drops rows seen before:
+/// each round's rows are looked up in the set of all rows so far, so a
+/// round costs its own rows, not the whole result.
 fn iterate(
     nested: &QueryCtx<'_>,
     cte: &CteEnv,
@@ -169,13 +229,14 @@ fn iterate(
         }
         result = rename_columns(result, &cte.columns, &cte.name)?;
     }
+    let mut grown = Meter::new(nested.cancel, "a recursive WITH query");
+    let mut seen = BTreeSet::new();
     if !all {
-        result = relation::distinct(result);
+        result.rows = unseen(result.rows, &mut seen, &mut grown, nested.cancel)?;
     }
+    grown.add(rows_bytes(&result.rows))?;
     let step_query = query_of(cte, step);
     let mut working = result.clone();
-    let mut grown = crate::exec::memory::Meter::new(nested.cancel, "a recursive WITH query");
-    grown.add(crate::exec::memory::rows_bytes(&result.rows))?;
     let mut rounds = 0;
     while !working.rows.is_empty() {
         rounds += 1;
@@ -200,6 +261,7 @@ fn iterate(
         let mut round = nested.nested()?;
         round.ctes = Some(this);
         let added = super::run_query(&round, &step_query)?;
+        // Cast to the base's column types (42804 when they do not match).
         let typed = relation::set_op(
             Relation {
                 columns: result.columns.clone(),
@@ -213,13 +275,9 @@ fn iterate(
         let fresh = if all {
             typed.rows
         } else {
-            let seen = relation::distinct(Relation {
-                columns: result.columns.clone(),
-                rows: result.rows.clone(),
-            });
-            relation::set_op(typed, seen, relation::SetOp::Except, false, nested.cancel)?.rows
+            unseen(typed.rows, &mut seen, &mut grown, nested.cancel)?
         };
-        grown.add(crate::exec::memory::rows_bytes(&fresh))?;
+        grown.add(rows_bytes(&fresh))?;
         result.rows.extend(fresh.iter().cloned());
         relation::check_rows(result.rows.len())?;
         working = Relation {

@@ -91,6 +91,9 @@ pub(crate) fn factor_source(ctx: &QueryCtx<'_>, factor: &TableFactor) -> SqlResu
         TableFactor::Derived {
             subquery, alias, ..
         } => {
+            if alias.is_none() {
+                return Err(unaliased_subquery(subquery));
+            }
             let rel = run_query(&ctx.nested()?, subquery)?;
             let q = alias.as_ref().map(|a| fold_ident(&a.name));
             let quals = vec![q; rel.columns.len()];
@@ -118,6 +121,24 @@ pub(crate) fn factor_source(ctx: &QueryCtx<'_>, factor: &TableFactor) -> SqlResu
         ),
         other => Err(SqlError::unsupported(format!("FROM {other}"))),
     }
+}
+
+/// PostgreSQL 15's 42601 for a subquery (or `VALUES`) in FROM without an
+/// alias.
+fn unaliased_subquery(q: &Query) -> SqlError {
+    let mut body = q.body.as_ref();
+    while let SetExpr::Query(inner) = body {
+        body = inner.body.as_ref();
+    }
+    let (what, example) = match body {
+        SetExpr::Values(_) => ("VALUES", "VALUES"),
+        _ => ("subquery", "SELECT"),
+    };
+    SqlError::new(
+        SqlState::SyntaxError,
+        format!("{what} in FROM must have an alias"),
+    )
+    .with_hint(format!("For example, FROM ({example} ...) [AS] foo."))
 }
 
 /// The source of a named FROM item (a CTE, table, view or catalog
@@ -261,14 +282,19 @@ pub(super) fn query_source(nested: &QueryCtx<'_>, q: &Query, alias: String) -> S
         && q.order_by.is_none()
         && q.limit_clause.is_none()
         && is_plain_filter(s)
-        && let Source::Audience { table, filter, .. } = resolve_source(nested, s)?
+        && let Source::Audience {
+            table,
+            filter,
+            alias: inner,
+        } = resolve_source(nested, s)?
     {
+        // The body's WHERE names the table as the body's FROM does.
         let view_filter = match &s.selection {
             Some(w) => {
                 let pc = AudiencePredCtx {
                     ctx: nested,
                     table: &table,
-                    alias: &alias,
+                    alias: &inner,
                 };
                 predicate::compile(&pc, w)?
             }

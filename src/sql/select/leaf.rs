@@ -17,6 +17,7 @@ use crate::sql::error::{SqlError, SqlResult};
 use crate::sql::predicate::{self, ColRef, PredContext, fold_ident};
 use crate::sql::relation::{self, Column, Relation};
 use crate::sql::scalar::{self, Scope};
+use crate::sql::subquery::OuterFrame;
 use crate::sql::types::{DataType, Datum};
 use crate::storage::TableSnapshot;
 use sqlparser::ast::{Expr, Query, SelectItem, SetExpr, Value};
@@ -33,22 +34,31 @@ pub(super) struct AudiencePredCtx<'a> {
     pub(super) alias: &'a str,
 }
 
+impl AudiencePredCtx<'_> {
+    /// The names a constant or a subquery of this WHERE sees: the
+    /// enclosing queries' columns, and this table's columns as a correlated
+    /// reference (which makes the caller filter the rows one by one).
+    fn const_scope(&self) -> AudienceConstScope<'_> {
+        AudienceConstScope {
+            table: self.table,
+            alias: self.alias,
+            correlated: &self.ctx.correlated_where,
+        }
+    }
+}
+
 impl PredContext for AudiencePredCtx<'_> {
     fn table(&self) -> &TableSnapshot {
         self.table
     }
 
     fn qualifies(&self, qualifier: &str) -> bool {
-        qualifier == self.alias || qualifier == self.table.schema().name
+        // An alias hides the table's own name, as in PostgreSQL.
+        qualifier == self.alias
     }
 
     fn eval_const(&self, e: &Expr) -> SqlResult<(Datum, DataType)> {
-        let scope = AudienceConstScope {
-            table: self.table,
-            alias: self.alias,
-            correlated: &self.ctx.correlated_where,
-        };
-        let b = self.ctx.bind(e, &scope)?;
+        let b = self.ctx.bind(e, &self.const_scope())?;
         let d = scalar::eval(&b, &[], self.ctx.eval)?;
         Ok((d, b.ty))
     }
@@ -67,7 +77,9 @@ impl PredContext for AudiencePredCtx<'_> {
     }
 
     fn key_subquery(&self, q: &Query) -> SqlResult<Pred> {
-        let nested = self.ctx.nested()?;
+        let scope = self.const_scope();
+        let frame = OuterFrame::enclosing(&scope, self.ctx.outer);
+        let nested = self.ctx.nested_in(Some(&frame))?;
         // Same table, selecting its key: the subquery's filter is a bitmap.
         if let SetExpr::Select(s) = q.body.as_ref()
             && q.order_by.is_none()
@@ -132,7 +144,9 @@ impl PredContext for AudiencePredCtx<'_> {
     }
 
     fn subquery_values(&self, q: &Query) -> SqlResult<(DataType, Vec<Datum>)> {
-        let rel = run_query(&self.ctx.nested()?, q)?;
+        let scope = self.const_scope();
+        let frame = OuterFrame::enclosing(&scope, self.ctx.outer);
+        let rel = run_query(&self.ctx.nested_in(Some(&frame))?, q)?;
         match rel.columns.as_slice() {
             [c] => Ok((c.ty, rel.rows.into_iter().flatten().collect())),
             [] => Err(SqlError::syntax("subquery must return a column")),
@@ -178,7 +192,7 @@ struct AudienceConstScope<'a> {
 
 impl Scope for AudienceConstScope<'_> {
     fn resolve(&self, qualifier: Option<&str>, name: &str) -> SqlResult<(usize, DataType)> {
-        let ours = qualifier.is_none_or(|q| q == self.alias || q == self.table.schema().name);
+        let ours = qualifier.is_none_or(|q| q == self.alias);
         if ours && audience_column(self.table, name).is_some() {
             self.correlated.set(true);
             return Err(SqlError::unsupported(format!(

@@ -3,6 +3,7 @@
 //! DISTINCT, sort and limit (aggregation goes to [`crate::sql::aggregates`]).
 
 use super::QueryCtx;
+pub use super::column_name::default_name;
 use super::from::table_name;
 use super::scope::{RelScope, positional_ref};
 use crate::sql::aggregates::replace_group_refs;
@@ -10,10 +11,7 @@ use crate::sql::error::{SqlError, SqlResult, SqlState};
 use crate::sql::predicate::fold_ident;
 use crate::sql::relation::{self, Relation, SortKey};
 use crate::sql::scalar::{self, BoundExpr, Scope};
-use sqlparser::ast::{
-    Expr, GroupByExpr, ObjectNamePart, OrderBy, OrderByKind, Query, Select, SelectItem, SetExpr,
-    Value,
-};
+use sqlparser::ast::{Expr, GroupByExpr, OrderBy, OrderByKind, Select, SelectItem, Value};
 
 /// One select-list entry before binding.
 pub struct Item {
@@ -21,98 +19,6 @@ pub struct Item {
     pub name: String,
     /// The expression.
     pub expr: Expr,
-}
-
-/// PostgreSQL's default output column name for an expression.
-pub fn default_name(e: &Expr) -> String {
-    match e {
-        Expr::Identifier(id) => fold_ident(id),
-        Expr::CompoundIdentifier(parts) => parts
-            .last()
-            .map(fold_ident)
-            .unwrap_or_else(|| "?column?".into()),
-        Expr::Function(f) => f
-            .name
-            .0
-            .last()
-            .and_then(|p| match p {
-                ObjectNamePart::Identifier(id) => Some(fold_ident(id)),
-                ObjectNamePart::Function(_) => None,
-            })
-            .unwrap_or_else(|| "?column?".into()),
-        Expr::Nested(inner) => default_name(inner),
-        Expr::Cast {
-            expr, data_type, ..
-        } => match expr.as_ref() {
-            Expr::Value(_) => cast_type_name(data_type),
-            other => {
-                let n = default_name(other);
-                if n == "?column?" {
-                    cast_type_name(data_type)
-                } else {
-                    n
-                }
-            }
-        },
-        Expr::Case { .. } => "case".into(),
-        Expr::Exists { .. } => "exists".into(),
-        Expr::Subquery(q) => subquery_name(q),
-        Expr::Array(_) => "array".into(),
-        Expr::CompoundFieldAccess { root, access_chain } => match access_chain.last() {
-            Some(sqlparser::ast::AccessExpr::Dot(Expr::Identifier(id))) => fold_ident(id),
-            // `arr[1]` and `(f(x))[1]` are named after the subscripted expression.
-            Some(sqlparser::ast::AccessExpr::Subscript(_)) => default_name(root),
-            _ => "?column?".into(),
-        },
-        _ => "?column?".into(),
-    }
-}
-
-/// A scalar subquery's column is named after the subquery's only column.
-fn subquery_name(q: &Query) -> String {
-    let mut body = q.body.as_ref();
-    loop {
-        match body {
-            SetExpr::SetOperation { left, .. } => body = left,
-            SetExpr::Query(inner) => body = inner.body.as_ref(),
-            SetExpr::Select(s) => {
-                return match s.projection.first() {
-                    Some(SelectItem::UnnamedExpr(e)) => default_name(e),
-                    Some(SelectItem::ExprWithAlias { alias, .. }) => fold_ident(alias),
-                    _ => "?column?".into(),
-                };
-            }
-            _ => return "?column?".into(),
-        }
-    }
-}
-
-fn cast_type_name(t: &sqlparser::ast::DataType) -> String {
-    use sqlparser::ast::DataType as T;
-    match t {
-        T::Int(_) | T::Integer(_) | T::Int4(_) => "int4".into(),
-        T::BigInt(_) | T::Int8(_) => "int8".into(),
-        T::SmallInt(_) | T::Int2(_) => "int2".into(),
-        T::Numeric(_) | T::Decimal(_) => "numeric".into(),
-        T::Real | T::Float4 => "float4".into(),
-        T::DoublePrecision | T::Float8 | T::Double(_) => "float8".into(),
-        T::Boolean | T::Bool => "bool".into(),
-        T::Text | T::Varchar(_) | T::CharacterVarying(_) => "text".into(),
-        T::Date => "date".into(),
-        T::Timestamp(_, _) => "timestamp".into(),
-        T::Regclass => "regclass".into(),
-        // `'{}'::int[]` is named after the element type.
-        T::Array(
-            sqlparser::ast::ArrayElemTypeDef::SquareBracket(inner, _)
-            | sqlparser::ast::ArrayElemTypeDef::AngleBracket(inner),
-        ) => cast_type_name(inner),
-        // `'x'::pg_catalog.regtype` is named `regtype`.
-        T::Custom(name, _) => match name.0.last() {
-            Some(ObjectNamePart::Identifier(id)) => fold_ident(id),
-            _ => "?column?".into(),
-        },
-        _ => "?column?".into(),
-    }
 }
 
 /// Whether the select list of a query without grouping or aggregates

@@ -266,8 +266,18 @@ impl KeySection {
     }
 
     fn text_at<'a>(&self, bytes: &'a [u8], index: u64, file: &str) -> Result<&'a [u8]> {
-        let a = self.region.u64_at(bytes, 0, index, file)?;
-        let b = self.region.u64_at(bytes, 0, index + 1, file)?;
+        // offsets[index] and offsets[index + 1], in one read.
+        let at = usize::try_from(index)
+            .ok()
+            .and_then(|i| i.checked_mul(8))
+            .ok_or_else(|| corrupt(file, self.region.offset() as u64, "index overflow"))?;
+        let pair = self.region.read(bytes, at, 16, file)?;
+        let offset = |i: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&pair[i..i + 8]);
+            u64::from_le_bytes(w)
+        };
+        let (a, b) = (offset(0), offset(8));
         if a > b || b > self.bytes_len || b - a > KEY_BYTES_MAX as u64 {
             return Err(corrupt(
                 file,
