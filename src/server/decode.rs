@@ -4,10 +4,10 @@
 // The wire protocol is big-endian by definition.
 #![allow(clippy::big_endian_bytes)]
 
-use super::framing::invalid_sequence;
 use super::session::Fail;
 use super::sqlstate::{codes, error_info, protocol_error};
 use crate::copy::binary::recv;
+use crate::copy::binary::recv::invalid_sequence;
 use crate::sql::scalar::EvalContext;
 use crate::sql::types::{DataType, Datum};
 

@@ -7,6 +7,7 @@
 // The wire protocol is big-endian; the crate-wide lint is for disk formats.
 #![allow(clippy::big_endian_bytes)]
 
+use crate::copy::binary::recv::invalid_sequence;
 use std::collections::VecDeque;
 use std::io;
 use std::pin::Pin;
@@ -85,27 +86,6 @@ fn invalid_utf8(ty: u8, body: &[u8]) -> Option<String> {
         rest = &rest[nul + 1..];
     }
     None
-}
-
-/// `invalid byte sequence for encoding "UTF8": 0x…` as PostgreSQL words it:
-/// the bytes of the character the first byte of `bad` announces (as far
-/// as the string goes).
-pub(crate) fn invalid_sequence(bad: &[u8]) -> String {
-    let announced = match bad.first() {
-        Some(b) if b & 0xe0 == 0xc0 => 2,
-        Some(b) if b & 0xf0 == 0xe0 => 3,
-        Some(b) if b & 0xf8 == 0xf0 => 4,
-        _ => 1,
-    };
-    let bytes: Vec<String> = bad
-        .iter()
-        .take(announced)
-        .map(|b| format!("0x{b:02x}"))
-        .collect();
-    format!(
-        "invalid byte sequence for encoding \"UTF8\": {}",
-        bytes.join(" ")
-    )
 }
 
 /// Largest `max_rows` an Execute message may ask for: pgwire reserves room

@@ -113,14 +113,26 @@ pub fn column_ref(ctx: &dyn PredContext, e: &Expr) -> SqlResult<Option<ColRef>> 
 /// constants here (a subquery that references this table's columns is
 /// rejected when it is bound).
 pub(super) fn is_constant(ctx: &dyn PredContext, e: &Expr) -> bool {
-    use sqlparser::ast::{Visit, Visitor};
+    !any_outside_subqueries(e, |e| {
+        matches!(e, Expr::Identifier(_) | Expr::CompoundIdentifier(_))
+            && !matches!(column_ref(ctx, e), Ok(None))
+    })
+}
+
+/// Whether `found` holds for some expression in `node` outside the
+/// subqueries it contains (a subquery's names are its own).
+pub(crate) fn any_outside_subqueries<V: sqlparser::ast::Visit>(
+    node: &V,
+    found: impl FnMut(&Expr) -> bool,
+) -> bool {
+    use sqlparser::ast::Visitor;
     use std::ops::ControlFlow;
-    struct FindColumn<'a> {
-        ctx: &'a dyn PredContext,
-        /// Subquery levels entered (their names are their own).
+    struct Find<F> {
+        found: F,
+        /// Subquery levels entered.
         depth: usize,
     }
-    impl Visitor for FindColumn<'_> {
+    impl<F: FnMut(&Expr) -> bool> Visitor for Find<F> {
         type Break = ();
         fn pre_visit_query(&mut self, _q: &Query) -> ControlFlow<()> {
             self.depth += 1;
@@ -131,18 +143,14 @@ pub(super) fn is_constant(ctx: &dyn PredContext, e: &Expr) -> bool {
             ControlFlow::Continue(())
         }
         fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
-            match e {
-                Expr::Identifier(_) | Expr::CompoundIdentifier(_) if self.depth == 0 => {
-                    match column_ref(self.ctx, e) {
-                        Ok(None) => ControlFlow::Continue(()),
-                        _ => ControlFlow::Break(()),
-                    }
-                }
-                _ => ControlFlow::Continue(()),
+            if self.depth == 0 && (self.found)(e) {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
             }
         }
     }
-    e.visit(&mut FindColumn { ctx, depth: 0 }).is_continue()
+    node.visit(&mut Find { found, depth: 0 }).is_break()
 }
 
 pub(super) fn unsupported(e: &Expr) -> SqlError {

@@ -303,7 +303,7 @@ pub fn limit(rel: Relation, offset: u64, limit: Option<u64>) -> Relation {
 /// A row as an ordered key (NULLs equal each other, as DISTINCT and set
 /// operations treat them).
 #[derive(Clone, Debug)]
-struct RowKey(Vec<Datum>);
+pub(crate) struct RowKey(pub(crate) Vec<Datum>);
 
 impl Ord for RowKey {
     fn cmp(&self, other: &RowKey) -> Ordering {

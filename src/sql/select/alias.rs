@@ -6,11 +6,8 @@
 use super::QueryCtx;
 use super::from::table_name;
 use crate::sql::error::{SqlError, SqlResult, SqlState};
-use crate::sql::predicate::fold_ident;
-use sqlparser::ast::{
-    Expr, OrderBy, Query, Select, SelectItem, SelectItemQualifiedWildcardKind, Visit, Visitor,
-};
-use std::ops::ControlFlow;
+use crate::sql::predicate::{any_outside_subqueries, fold_ident};
+use sqlparser::ast::{Expr, OrderBy, Select, SelectItem, SelectItemQualifiedWildcardKind};
 
 /// 42P01 if `select` (or its `ORDER BY`) qualifies a column or `*` with
 /// `table`, which its FROM item calls `alias` (a different name), and no
@@ -34,13 +31,19 @@ pub(super) fn check_hidden_name(
             return Err(invalid_reference(table, alias));
         }
     }
-    let mut find = Find {
-        ctx,
-        table,
-        depth: 0,
+    let hidden = |e: &Expr| {
+        if let Expr::CompoundIdentifier(parts) = e
+            && let [.., q, name] = parts.as_slice()
+            && parts.len() <= 3
+        {
+            let (q, name) = (fold_ident(q), fold_ident(name));
+            q == table && !ctx.is_outer_column(Some(&q), &name)
+        } else {
+            false
+        }
     };
-    let found = select.visit(&mut find).is_break()
-        || order_by.is_some_and(|o| o.visit(&mut find).is_break());
+    let found = any_outside_subqueries(select, hidden)
+        || order_by.is_some_and(|o| any_outside_subqueries(o, hidden));
     if found {
         return Err(invalid_reference(table, alias));
     }
@@ -56,43 +59,4 @@ pub(super) fn invalid_reference(table: &str, alias: &str) -> SqlError {
     .with_hint(format!(
         "Perhaps you meant to reference the table alias \"{alias}\"."
     ))
-}
-
-/// Finds `table.column` outside subqueries that no enclosing query
-/// resolves.
-struct Find<'a, 'q> {
-    ctx: &'a QueryCtx<'q>,
-    table: &'a str,
-    /// Subquery levels entered.
-    depth: usize,
-}
-
-impl Visitor for Find<'_, '_> {
-    type Break = ();
-
-    fn pre_visit_query(&mut self, _q: &Query) -> ControlFlow<()> {
-        self.depth += 1;
-        ControlFlow::Continue(())
-    }
-
-    fn post_visit_query(&mut self, _q: &Query) -> ControlFlow<()> {
-        self.depth -= 1;
-        ControlFlow::Continue(())
-    }
-
-    fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
-        if self.depth > 0 {
-            return ControlFlow::Continue(());
-        }
-        if let Expr::CompoundIdentifier(parts) = e
-            && let [.., q, name] = parts.as_slice()
-            && parts.len() <= 3
-        {
-            let (q, name) = (fold_ident(q), fold_ident(name));
-            if q == self.table && !self.ctx.is_outer_column(Some(&q), &name) {
-                return ControlFlow::Break(());
-            }
-        }
-        ControlFlow::Continue(())
-    }
 }

@@ -16,11 +16,10 @@ use crate::exec::memory::{Meter, row_bytes, rows_bytes};
 use crate::exec::parallel::Cancel;
 use crate::sql::error::{SqlError, SqlResult, SqlState};
 use crate::sql::predicate::fold_ident;
-use crate::sql::relation::{self, Relation};
-use crate::sql::scalar::{CANCEL_CHECK_ROWS, compare_datums};
+use crate::sql::relation::{self, Relation, RowKey};
+use crate::sql::scalar::CANCEL_CHECK_ROWS;
 use crate::sql::types::Datum;
 use sqlparser::ast::{Query, SelectItem, SetExpr, SetOperator, SetQuantifier, With};
-use std::cmp::Ordering;
 use std::collections::BTreeSet;
 use std::sync::{Arc, OnceLock};
 
@@ -159,40 +158,11 @@ fn query_of(cte: &CteEnv, body: &SetExpr) -> Query {
     q
 }
 
-/// A row as a key of the set of rows a `UNION` recursion has seen
-/// (NULLs equal each other, as in DISTINCT).
-struct SeenRow(Vec<Datum>);
-
-impl Ord for SeenRow {
-    fn cmp(&self, other: &SeenRow) -> Ordering {
-        self.0
-            .iter()
-            .zip(&other.0)
-            .map(|(a, b)| compare_datums(a, b))
-            .find(|o| *o != Ordering::Equal)
-            .unwrap_or_else(|| self.0.len().cmp(&other.0.len()))
-    }
-}
-
-impl PartialOrd for SeenRow {
-    fn partial_cmp(&self, other: &SeenRow) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for SeenRow {
-    fn eq(&self, other: &SeenRow) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for SeenRow {}
-
 /// The rows of `rows` not in `seen` (each once), added to `seen`; the
 /// copies `seen` keeps are charged to `meter`.
 fn unseen(
     rows: Vec<Vec<Datum>>,
-    seen: &mut BTreeSet<SeenRow>,
+    seen: &mut BTreeSet<RowKey>,
     meter: &mut Meter,
     cancel: &Cancel,
 ) -> SqlResult<Vec<Vec<Datum>>> {
@@ -201,7 +171,7 @@ fn unseen(
         if i % CANCEL_CHECK_ROWS == 0 {
             cancel.check()?;
         }
-        let key = SeenRow(row);
+        let key = RowKey(row);
         if !seen.contains(&key) {
             meter.add(row_bytes(&key.0))?;
             fresh.push(key.0.clone());
