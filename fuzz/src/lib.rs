@@ -233,7 +233,14 @@ pub fn open_damaged_dir(
         if name == replace {
             std::fs::write(&to, bytes).expect("write damaged file");
         } else {
-            std::fs::copy(from.join(name), &to).expect("copy template file");
+            // libFuzzer's timer signal can interrupt the copy (EINTR): retry.
+            let copied = loop {
+                match std::fs::copy(from.join(name), &to) {
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    other => break other,
+                }
+            };
+            copied.expect("copy template file");
         }
     }
     let store = Store::open(dir.path(), options())?;
