@@ -4,33 +4,23 @@
 //! certificate made by `openssl`, the message-size limit and the
 //! idle-session timeout.
 
+mod support;
+
 use audb::db::{Db, Session, StatementResult};
 use audb::server::auth::AuthMethod;
 use audb::server::tls::TlsFiles;
 use audb::server::{ServerConfig, ServerHandle, spawn_for_tests_with};
 use audb::sql::types::Datum;
-use audb::storage::Options;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
+use support::tls;
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
 
-#[path = "support/tls.rs"]
-mod tls;
-
 fn open_at(path: &Path) -> Arc<Db> {
-    Arc::new(
-        Db::open(
-            path,
-            Options {
-                background: false,
-                ..Options::default()
-            },
-        )
-        .expect("open"),
-    )
+    Arc::new(support::db::open_at(path))
 }
 
 fn run(db: &Db, session: &mut Session, sql: &str) -> Result<Vec<StatementResult>, String> {

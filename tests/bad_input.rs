@@ -11,6 +11,8 @@
 // The wire protocol is big-endian; the crate-wide lint is for disk formats.
 #![allow(clippy::big_endian_bytes)]
 
+mod support;
+
 /// The modules live in `tests/bad_input/`.
 mod bad_input {
     mod bind_values;

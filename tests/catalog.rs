@@ -3,11 +3,13 @@
 //! PostgreSQL 15 with `log_statement=all`, kept in `tests/clients/`),
 //! replayed through `Db::execute` without sockets.
 
+mod support;
+
 use audb::db::{Db, Session, StatementResult};
 use audb::sql::relation::Relation;
 use audb::sql::types::Datum;
-use audb::storage::Options;
 use std::path::Path;
+use support::db::open_db;
 
 /// Fixture statements that cannot run yet, with the reason: each needs a
 /// relational feature the SQL layer is still gaining. Remove an entry when
@@ -20,15 +22,7 @@ const SKIP: &[(&str, usize, &str)] = &[(
 )];
 
 fn setup() -> (tempfile::TempDir, Db, Session) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = Db::open(
-        dir.path(),
-        Options {
-            background: false,
-            ..Options::default()
-        },
-    )
-    .expect("open");
+    let (db, dir) = open_db();
     let mut s = Session::new("audb");
     for sql in [
         "CREATE TABLE users (user_id BIGINT PRIMARY KEY, country TEXT, age INT, ltv NUMERIC(10,2), tags TEXT[])",

@@ -3,57 +3,27 @@
 //! unsigned 32-bit integers, and take `oid[]` / `int4[]` / `int8`
 //! parameters as pgjdbc and asyncpg send them.
 
-use audb::db::Db;
-use audb::server::{ServerHandle, spawn_for_tests};
-use audb::storage::Options;
-use std::sync::Arc;
+mod support;
+
+use support::client::connect;
+use support::server::{Server, server};
+use tokio_postgres::Client;
 use tokio_postgres::types::{Oid, Type};
-use tokio_postgres::{Client, NoTls};
 
-struct Server {
-    _handle: ServerHandle,
-    _dir: tempfile::TempDir,
-}
-
-async fn server() -> (Server, Client) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = Db::open(
-        dir.path(),
-        Options {
-            background: false,
-            ..Options::default()
-        },
-    )
-    .expect("open");
-    let (addr, handle) = spawn_for_tests(Arc::new(db)).await.expect("spawn");
-    let (client, conn) = tokio_postgres::connect(
-        &format!(
-            "host=127.0.0.1 port={} user=audb dbname=audb connect_timeout=10",
-            addr.port()
-        ),
-        NoTls,
-    )
-    .await
-    .expect("connect");
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
+/// A server with a `users` table, and a connection to it.
+async fn users_server() -> (Server, Client) {
+    let s = server().await;
+    let client = connect(s.addr).await;
     client
         .batch_execute("CREATE TABLE users (user_id TEXT PRIMARY KEY, age INT)")
         .await
         .expect("create");
-    (
-        Server {
-            _handle: handle,
-            _dir: dir,
-        },
-        client,
-    )
+    (s, client)
 }
 
 #[tokio::test]
 async fn oid_columns_are_described_as_oid_and_decode_as_u32() {
-    let (_s, c) = server().await;
+    let (_s, c) = users_server().await;
     let stmt = c
         .prepare(
             "SELECT c.oid, c.relnamespace, a.atttypid, t.typinput, c.relname \
@@ -92,7 +62,7 @@ async fn oid_columns_are_described_as_oid_and_decode_as_u32() {
 
 #[tokio::test]
 async fn oid_parameters_compare_with_oid_columns() {
-    let (_s, c) = server().await;
+    let (_s, c) = users_server().await;
     let users: Oid = c
         .query_one("SELECT 'users'::regclass::oid", &[])
         .await

@@ -6,8 +6,7 @@ use std::process::{Command, Output};
 
 #[path = "cli/serve.rs"]
 mod serve;
-#[path = "support/tls.rs"]
-mod tls;
+mod support;
 
 fn audb(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_audb"))

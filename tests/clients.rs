@@ -256,6 +256,7 @@ fn node_postgres_with_inferred_parameter_types() {
 
 #[path = "clients/harness.rs"]
 mod harness;
+mod support;
 
 #[test]
 fn bi_tool_catalog_queries() {
@@ -377,15 +378,7 @@ async fn soak_200_connections_then_53300() {
 #[test]
 fn catalog_functions_read_catalog_and_session() {
     use audb::db::{Db, Session, StatementResult};
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = Db::open(
-        dir.path(),
-        audb::storage::Options {
-            background: false,
-            ..audb::storage::Options::default()
-        },
-    )
-    .expect("open");
+    let (db, _dir) = support::db::open_db();
     let mut s = Session::new("alice");
     let one = |db: &Db, s: &mut Session, sql: &str| -> Vec<String> {
         let res = db

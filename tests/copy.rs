@@ -5,55 +5,16 @@
 // The wire protocol is big-endian; the crate-wide lint is for disk formats.
 #![allow(clippy::big_endian_bytes)]
 
-use audb::db::Db;
-use audb::server::{ServerHandle, spawn_for_tests};
-use audb::storage::Options;
+mod support;
+
 use futures::{SinkExt, StreamExt, pin_mut};
 use std::io::Cursor;
 use std::net::SocketAddr;
 use std::process::Command;
-use std::sync::Arc;
-use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
-
-struct Server {
-    addr: SocketAddr,
-    _handle: ServerHandle,
-    dir: tempfile::TempDir,
-}
-
-async fn server() -> Server {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = Db::open(
-        dir.path().join("data"),
-        Options {
-            background: false,
-            ..Options::default()
-        },
-    )
-    .expect("open");
-    let (addr, handle) = spawn_for_tests(Arc::new(db)).await.expect("spawn");
-    Server {
-        addr,
-        _handle: handle,
-        dir,
-    }
-}
-
-async fn connect(addr: SocketAddr) -> Client {
-    let (client, conn) = tokio_postgres::connect(
-        &format!(
-            "host=127.0.0.1 port={} user=audb dbname=audb connect_timeout=10",
-            addr.port()
-        ),
-        NoTls,
-    )
-    .await
-    .expect("connect");
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    client
-}
+use support::client::{connect, rows_of};
+use support::copy::{copy_in, copy_out};
+use support::server::server_with_data_subdir as server;
+use tokio_postgres::{Client, NoTls};
 
 /// Every column type audb stores.
 const ALL_TYPES: &str = "(k TEXT PRIMARY KEY, b BOOLEAN, i INT, bi BIGINT, n NUMERIC(12,2), \
@@ -68,41 +29,6 @@ async fn create_all_types(c: &Client) {
     c.batch_execute(&format!("CREATE TABLE t {ALL_TYPES}; {ALL_ROWS}"))
         .await
         .expect("create t");
-}
-
-async fn copy_out(c: &Client, sql: &str) -> Vec<u8> {
-    let stream = c.copy_out(sql).await.expect("copy out");
-    pin_mut!(stream);
-    let mut out = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        out.extend_from_slice(&chunk.expect("chunk"));
-    }
-    out
-}
-
-async fn copy_in(c: &Client, sql: &str, data: &[u8]) -> Result<u64, tokio_postgres::Error> {
-    let sink = c.copy_in(sql).await?;
-    pin_mut!(sink);
-    // Uneven pieces: records must survive any chunking.
-    for piece in data.chunks(7) {
-        sink.send(Cursor::new(piece.to_vec())).await?;
-    }
-    sink.finish().await
-}
-
-/// All rows of a query as text (None = NULL), via the simple protocol.
-async fn rows(c: &Client, sql: &str) -> Vec<Vec<Option<String>>> {
-    c.simple_query(sql)
-        .await
-        .expect("query")
-        .into_iter()
-        .filter_map(|m| match m {
-            SimpleQueryMessage::Row(r) => {
-                Some((0..r.len()).map(|i| r.get(i).map(str::to_owned)).collect())
-            }
-            _ => None,
-        })
-        .collect()
 }
 
 /// The error of a call that must fail.
@@ -165,8 +91,8 @@ async fn csv_output_equals_postgres() {
 }
 
 async fn assert_same_rows(c: &Client, a: &str, b: &str) {
-    let x = rows(c, &format!("SELECT * FROM {a} ORDER BY k")).await;
-    let y = rows(c, &format!("SELECT * FROM {b} ORDER BY k")).await;
+    let x = rows_of(c, &format!("SELECT * FROM {a} ORDER BY k")).await;
+    let y = rows_of(c, &format!("SELECT * FROM {b} ORDER BY k")).await;
     assert_eq!(x.len(), 3);
     assert_eq!(x.len(), y.len());
     for (rx, ry) in x.iter().zip(&y) {
@@ -215,7 +141,7 @@ async fn every_type_round_trips_in_text_and_csv() {
     .expect("in");
     c.batch_execute("SET TimeZone = 'UTC'").await.expect("set");
     assert_eq!(
-        rows(&c, "SELECT ts FROM t2 WHERE k = 'z'").await,
+        rows_of(&c, "SELECT ts FROM t2 WHERE k = 'z'").await,
         [[Some("2024-01-01 00:00:00+00".to_owned())]]
     );
 }
@@ -239,7 +165,7 @@ async fn csv_input_with_header_delimiter_null_and_quotes() {
     .await
     .expect("copy");
     assert_eq!(n, 3);
-    let got = rows(&c, "SELECT id, city, age, tags FROM u ORDER BY id").await;
+    let got = rows_of(&c, "SELECT id, city, age, tags FROM u ORDER BY id").await;
     let s = |v: &str| Some(v.to_owned());
     assert_eq!(
         got,
@@ -259,7 +185,7 @@ async fn csv_input_with_header_delimiter_null_and_quotes() {
     .expect("legacy");
     assert_eq!(n, 1);
     assert_eq!(
-        rows(&c, "SELECT city, age FROM u WHERE id = 'u4'").await,
+        rows_of(&c, "SELECT city, age FROM u WHERE id = 'u4'").await,
         [[s("Rome"), None]]
     );
 }
@@ -283,7 +209,7 @@ async fn bad_value_rejects_the_whole_copy_and_names_the_line() {
     );
     assert_eq!(db.where_(), Some("COPY users, line 3, column age: \"abc\""));
     assert_eq!(
-        rows(&c, "SELECT user_id FROM users ORDER BY user_id").await,
+        rows_of(&c, "SELECT user_id FROM users ORDER BY user_id").await,
         [[Some("u0".to_owned())]],
         "nothing applied"
     );
@@ -308,7 +234,7 @@ async fn bad_value_rejects_the_whole_copy_and_names_the_line() {
         Some("COPY users, line 2, column d: \"2020-13-45\"")
     );
     assert_eq!(
-        rows(&c, "SELECT COUNT(*) FROM users").await,
+        rows_of(&c, "SELECT COUNT(*) FROM users").await,
         [[Some("1".to_owned())]]
     );
 }
@@ -341,7 +267,7 @@ async fn wrong_column_counts_and_bad_quoting_are_22p04() {
     assert_eq!(db_error(&e).code().code(), "22P04");
     assert_eq!(db_error(&e).message(), "unterminated CSV quoted field");
     assert_eq!(
-        rows(&c, "SELECT COUNT(*) FROM users").await,
+        rows_of(&c, "SELECT COUNT(*) FROM users").await,
         [[Some("0".to_owned())]]
     );
 }
@@ -382,7 +308,7 @@ async fn unknown_tables_columns_and_server_files_are_refused() {
         .await);
     assert_eq!(code(e), "0A000");
     // The connection is still fine.
-    assert_eq!(rows(&c, "SELECT 1").await, [[Some("1".to_owned())]]);
+    assert_eq!(rows_of(&c, "SELECT 1").await, [[Some("1".to_owned())]]);
 }
 
 #[tokio::test]
@@ -401,7 +327,7 @@ async fn copy_fail_from_the_client_applies_nothing() {
         // Dropped without finish(): tokio-postgres sends CopyFail.
     }
     assert_eq!(
-        rows(&c, "SELECT COUNT(*) FROM users").await,
+        rows_of(&c, "SELECT COUNT(*) FROM users").await,
         [[Some("0".to_owned())]]
     );
     let n = copy_in(&c, "COPY users FROM STDIN", b"u3\t3\n")
@@ -452,7 +378,7 @@ async fn cancel_during_copy_in_applies_nothing() {
     assert_eq!(db.code().code(), "57014");
     assert_eq!(db.message(), "canceling statement due to user request");
     assert_eq!(
-        rows(&c, "SELECT COUNT(*) FROM users").await,
+        rows_of(&c, "SELECT COUNT(*) FROM users").await,
         [[Some("1".to_owned())]],
         "nothing of the canceled COPY applied"
     );
@@ -511,7 +437,7 @@ async fn disconnect_mid_copy_in_leaves_the_server_healthy() {
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     let c2 = connect(s.addr).await;
     assert_eq!(
-        rows(&c2, "SELECT COUNT(*) FROM users").await,
+        rows_of(&c2, "SELECT COUNT(*) FROM users").await,
         [[Some("0".to_owned())]]
     );
     let n = copy_in(&c2, "COPY users FROM STDIN", b"u1\t1\n")
@@ -519,7 +445,7 @@ async fn disconnect_mid_copy_in_leaves_the_server_healthy() {
         .expect("copy");
     assert_eq!(n, 1);
     assert_eq!(
-        rows(&c, "SELECT COUNT(*) FROM users").await,
+        rows_of(&c, "SELECT COUNT(*) FROM users").await,
         [[Some("1".to_owned())]]
     );
 }
@@ -678,7 +604,7 @@ async fn psql_backslash_copy_works_both_ways() {
         "{stderr}"
     );
     assert_eq!(
-        rows(&c, "SELECT COUNT(*) FROM t2").await,
+        rows_of(&c, "SELECT COUNT(*) FROM t2").await,
         [[Some("3".to_owned())]]
     );
 }

@@ -7,57 +7,16 @@
 // The wire protocol is big-endian; the crate-wide lint is for disk formats.
 #![allow(clippy::big_endian_bytes)]
 
-use audb::db::Db;
-use audb::server::{ServerHandle, spawn_for_tests};
-use audb::storage::Options;
-use futures::{SinkExt, StreamExt, pin_mut};
-use std::io::Cursor;
-use std::net::SocketAddr;
-use std::sync::Arc;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+mod support;
+
+use futures::{StreamExt, pin_mut};
+use support::client::{connect, rows_of};
+use support::copy::{copy_in, copy_out};
+use support::raw::Raw;
+use support::server::server_with_data_subdir as server;
+use tokio_postgres::Client;
 use tokio_postgres::binary_copy::{BinaryCopyInWriter, BinaryCopyOutStream};
 use tokio_postgres::types::{ToSql, Type};
-use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
-
-struct Server {
-    addr: SocketAddr,
-    _handle: ServerHandle,
-    _dir: tempfile::TempDir,
-}
-
-async fn server() -> Server {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = Db::open(
-        dir.path().join("data"),
-        Options {
-            background: false,
-            ..Options::default()
-        },
-    )
-    .expect("open");
-    let (addr, handle) = spawn_for_tests(Arc::new(db)).await.expect("spawn");
-    Server {
-        addr,
-        _handle: handle,
-        _dir: dir,
-    }
-}
-
-async fn connect(addr: SocketAddr) -> Client {
-    let (client, conn) = tokio_postgres::connect(
-        &format!(
-            "host=127.0.0.1 port={} user=audb dbname=audb connect_timeout=10",
-            addr.port()
-        ),
-        NoTls,
-    )
-    .await
-    .expect("connect");
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    client
-}
 
 /// Every column type audb stores.
 const ALL_TYPES: &str = "(k TEXT PRIMARY KEY, b BOOLEAN, si SMALLINT, i INT, bi BIGINT, \
@@ -102,43 +61,8 @@ fn unhex(s: &str) -> Vec<u8> {
         .collect()
 }
 
-async fn copy_out(c: &Client, sql: &str) -> Vec<u8> {
-    let stream = c.copy_out(sql).await.expect("copy out");
-    pin_mut!(stream);
-    let mut out = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        out.extend_from_slice(&chunk.expect("chunk"));
-    }
-    out
-}
-
-async fn copy_in(c: &Client, sql: &str, data: &[u8]) -> Result<u64, tokio_postgres::Error> {
-    let sink = c.copy_in(sql).await?;
-    pin_mut!(sink);
-    // Uneven pieces: tuples must survive any chunking.
-    for piece in data.chunks(7) {
-        sink.send(Cursor::new(piece.to_vec())).await?;
-    }
-    sink.finish().await
-}
-
-/// All rows of a query as text (None = NULL), via the simple protocol.
-async fn rows(c: &Client, sql: &str) -> Vec<Vec<Option<String>>> {
-    c.simple_query(sql)
-        .await
-        .expect("query")
-        .into_iter()
-        .filter_map(|m| match m {
-            SimpleQueryMessage::Row(r) => {
-                Some((0..r.len()).map(|i| r.get(i).map(str::to_owned)).collect())
-            }
-            _ => None,
-        })
-        .collect()
-}
-
 async fn count(c: &Client, table: &str) -> String {
-    rows(c, &format!("SELECT COUNT(*) FROM {table}")).await[0][0]
+    rows_of(c, &format!("SELECT COUNT(*) FROM {table}")).await[0][0]
         .clone()
         .expect("count")
 }
@@ -238,8 +162,8 @@ async fn every_type_round_trips_in_binary() {
         .await
         .expect("copy in");
     assert_eq!(n, 3);
-    let a = rows(&c, "SELECT * FROM ct ORDER BY k").await;
-    let b = rows(&c, "SELECT * FROM ct2 ORDER BY k").await;
+    let a = rows_of(&c, "SELECT * FROM ct ORDER BY k").await;
+    let b = rows_of(&c, "SELECT * FROM ct2 ORDER BY k").await;
     assert_eq!(a.len(), 3);
     assert_eq!(a, b);
     assert_eq!(b[1][1..], vec![None; 12][..], "row b is all NULL");
@@ -251,7 +175,7 @@ async fn every_type_round_trips_in_binary() {
         .expect("copy in");
     assert_eq!(n, 3);
     assert_eq!(
-        rows(&c, "SELECT k, arr, n, i FROM ct2 ORDER BY k").await,
+        rows_of(&c, "SELECT k, arr, n, i FROM ct2 ORDER BY k").await,
         [
             [Some("a"), Some("{x,\"y z\"}"), Some("12.50"), None],
             [Some("b"), None, None, None],
@@ -304,7 +228,7 @@ async fn tokio_postgres_binary_copy_writer_and_reader() {
     }
     assert_eq!(writer.finish().await.expect("finish"), 1000);
     assert_eq!(
-        rows(
+        rows_of(
             &c,
             "SELECT id, ok, age, small, score, ratio, name, tags FROM u WHERE id IN (0, 7) ORDER BY id"
         )
@@ -660,7 +584,7 @@ async fn binary_value_errors_name_the_column() {
         2
     );
     assert_eq!(
-        rows(&c, "SELECT k, a, nm, b FROM t2 ORDER BY k").await,
+        rows_of(&c, "SELECT k, a, nm, b FROM t2 ORDER BY k").await,
         [
             [Some("1"), Some("{}"), Some("12.00"), None],
             [Some("2"), Some("{x,y}"), None, Some("t")],
@@ -703,63 +627,6 @@ async fn text_options_are_refused_in_binary_mode() {
     assert_eq!(count(&c, "t").await, "0");
 }
 
-/// A raw simple-protocol session: the CopyInResponse / CopyOutResponse
-/// messages as PostgreSQL sends them.
-struct Raw {
-    sock: tokio::net::TcpStream,
-}
-
-impl Raw {
-    async fn connect(addr: SocketAddr) -> Raw {
-        let mut sock = tokio::net::TcpStream::connect(addr).await.expect("tcp");
-        let mut body = 196_608i32.to_be_bytes().to_vec();
-        for s in ["user", "audb", "database", "audb", ""] {
-            body.extend_from_slice(s.as_bytes());
-            body.push(0);
-        }
-        let mut msg = ((body.len() + 4) as i32).to_be_bytes().to_vec();
-        msg.extend_from_slice(&body);
-        sock.write_all(&msg).await.expect("startup");
-        let mut raw = Raw { sock };
-        raw.until(b'Z').await;
-        raw
-    }
-
-    async fn send(&mut self, tag: u8, body: &[u8]) {
-        let mut msg = vec![tag];
-        msg.extend_from_slice(&((body.len() + 4) as i32).to_be_bytes());
-        msg.extend_from_slice(body);
-        self.sock.write_all(&msg).await.expect("send");
-    }
-
-    async fn query(&mut self, sql: &str) {
-        let mut body = sql.as_bytes().to_vec();
-        body.push(0);
-        self.send(b'Q', &body).await;
-    }
-
-    async fn message(&mut self) -> (u8, Vec<u8>) {
-        let tag = self.sock.read_u8().await.expect("tag");
-        let len = self.sock.read_i32().await.expect("len");
-        let mut body = vec![0; len as usize - 4];
-        self.sock.read_exact(&mut body).await.expect("body");
-        (tag, body)
-    }
-
-    /// Messages up to and including the first of type `tag`.
-    async fn until(&mut self, tag: u8) -> Vec<(u8, Vec<u8>)> {
-        let mut seen = Vec::new();
-        loop {
-            let m = self.message().await;
-            let done = m.0 == tag;
-            seen.push(m);
-            if done {
-                return seen;
-            }
-        }
-    }
-}
-
 #[tokio::test]
 async fn copy_responses_announce_the_binary_format() {
     let s = server().await;
@@ -770,7 +637,7 @@ async fn copy_responses_announce_the_binary_format() {
     let mut raw = Raw::connect(s.addr).await;
     // Overall format 1, three columns, each format 1.
     let binary_response = vec![1, 0, 3, 0, 1, 0, 1, 0, 1];
-    raw.query("COPY t FROM STDIN (FORMAT binary); SELECT COUNT(*) FROM t")
+    raw.send_query("COPY t FROM STDIN (FORMAT binary); SELECT COUNT(*) FROM t")
         .await;
     assert_eq!(
         raw.until(b'G').await.pop(),
@@ -784,7 +651,7 @@ async fn copy_responses_announce_the_binary_format() {
     assert_eq!(tags, b"CTDCZ", "{after:?}");
     assert_eq!(after[0].1, b"COPY 1\0");
 
-    raw.query("COPY t TO STDOUT (FORMAT binary)").await;
+    raw.send_query("COPY t TO STDOUT (FORMAT binary)").await;
     let out = raw.until(b'Z').await;
     assert_eq!(out[0], (b'H', binary_response));
     let data_out: Vec<u8> = out
@@ -796,6 +663,6 @@ async fn copy_responses_announce_the_binary_format() {
     // The header travels with the first row, the trailer alone.
     assert_eq!(out.iter().filter(|m| m.0 == b'd').count(), 2);
     // Text COPY still announces format 0.
-    raw.query("COPY t (k) TO STDOUT").await;
+    raw.send_query("COPY t (k) TO STDOUT").await;
     assert_eq!(raw.until(b'Z').await[0], (b'H', vec![0, 0, 1, 0, 0]));
 }

@@ -6,10 +6,13 @@
 //! `FORMAT_VERSION` and documenting it in storage-format.md):
 //! `cargo test --test golden -- --ignored write_golden`.
 
+mod support;
+
 use audb::db::{Db, Session, StatementResult};
 use audb::sql::scalar::{EvalContext, format_text};
-use audb::storage::{Options, Store};
+use audb::storage::Store;
 use std::path::{Path, PathBuf};
+use support::db::options;
 
 const SCRIPT: &[&str] = &[
     "CREATE TABLE users (user_id TEXT PRIMARY KEY, city TEXT, age SMALLINT, visits INT, score BIGINT, vip BOOLEAN, ltv NUMERIC(12,2), churn REAL, prob DOUBLE PRECISION, tags TEXT[], born DATE, seen TIMESTAMP, seen_tz TIMESTAMPTZ)",
@@ -30,13 +33,6 @@ const EXPECTED: &[&str] = &[
     "u4|Shanghai|NULL|NULL|NULL|t|NULL|NULL|NULL|NULL|NULL|NULL|NULL",
     "u5|NULL|19|NULL|NULL|NULL|NULL|NULL|NULL|{travel}|NULL|NULL|NULL",
 ];
-
-fn options() -> Options {
-    Options {
-        background: false,
-        ..Options::default()
-    }
-}
 
 fn golden_dir(version: u32) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/golden/v{version}"))

@@ -2,20 +2,17 @@
 //! audience table (not creatable identically in PostgreSQL), column names
 //! (the SQL corpus compares values only) or the wire protocol.
 
+mod support;
+
 use audb::db::{Db, Session, StatementResult};
+use audb::server::ServerConfig;
 use audb::sql::error::SqlState;
-use audb::storage::Options;
+use support::client::conn_string;
+use support::db::open_db;
+use support::server::serve;
 
 fn open() -> (Db, tempfile::TempDir, Session) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = Db::open(
-        dir.path(),
-        Options {
-            background: false,
-            ..Options::default()
-        },
-    )
-    .expect("open");
+    let (db, dir) = open_db();
     let mut s = Session::new("audb");
     db.execute(
         &mut s,
@@ -127,18 +124,11 @@ where
 {
     use futures::StreamExt;
     let (db, dir, _s) = open();
-    let (addr, _handle) = audb::server::spawn_for_tests(std::sync::Arc::new(db))
-        .await
-        .expect("spawn");
-    let (client, mut conn) = tokio_postgres::connect(
-        &format!(
-            "host=127.0.0.1 port={} user=audb dbname=audb connect_timeout=10",
-            addr.port()
-        ),
-        tokio_postgres::NoTls,
-    )
-    .await
-    .expect("connect");
+    let server = serve(std::sync::Arc::new(db), dir, ServerConfig::default()).await;
+    let (client, mut conn) =
+        tokio_postgres::connect(&conn_string(server.addr, "audb"), tokio_postgres::NoTls)
+            .await
+            .expect("connect");
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let conn = tokio::spawn(async move {
         let mut messages = futures::stream::poll_fn(move |cx| conn.poll_message(cx));
@@ -150,7 +140,7 @@ where
     });
     f(client).await;
     let _ = conn.await;
-    drop(dir);
+    drop(server);
     let mut out = Vec::new();
     while let Ok(n) = rx.try_recv() {
         out.push(n);

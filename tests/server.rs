@@ -5,75 +5,20 @@
 // The wire protocol is big-endian; the crate-wide lint is for disk formats.
 #![allow(clippy::big_endian_bytes)]
 
-use audb::db::Db;
-use audb::server::{ServerConfig, ServerHandle, spawn_for_tests, spawn_for_tests_with};
-use audb::storage::Options;
+mod support;
+
+use audb::server::ServerConfig;
+use std::collections::HashMap;
 use std::error::Error;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use support::client::{code, connect, connect_as, rows};
+use support::raw::{Raw as RawClient, closed_within, cstr};
+use support::server::{Server, server, server_with};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio_postgres::types::{FromSql, Type};
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
-
-struct Server {
-    addr: SocketAddr,
-    _handle: ServerHandle,
-    _dir: tempfile::TempDir,
-}
-
-fn open_db() -> (Arc<Db>, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = Db::open(
-        dir.path(),
-        Options {
-            background: false,
-            ..Options::default()
-        },
-    )
-    .expect("open");
-    (Arc::new(db), dir)
-}
-
-async fn server() -> Server {
-    let (db, dir) = open_db();
-    let (addr, handle) = spawn_for_tests(db).await.expect("spawn");
-    Server {
-        addr,
-        _handle: handle,
-        _dir: dir,
-    }
-}
-
-async fn server_with(config: ServerConfig) -> Server {
-    let (db, dir) = open_db();
-    let (addr, handle) = spawn_for_tests_with(db, config).await.expect("spawn");
-    Server {
-        addr,
-        _handle: handle,
-        _dir: dir,
-    }
-}
-
-async fn connect_as(addr: SocketAddr, dbname: &str) -> Result<Client, tokio_postgres::Error> {
-    let (client, conn) = tokio_postgres::connect(
-        &format!(
-            "host=127.0.0.1 port={} user=audb dbname={dbname} connect_timeout=10",
-            addr.port()
-        ),
-        NoTls,
-    )
-    .await?;
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    Ok(client)
-}
-
-async fn connect(addr: SocketAddr) -> Client {
-    connect_as(addr, "audb").await.expect("connect")
-}
 
 const USERS: &str = "CREATE TABLE users (user_id TEXT PRIMARY KEY, city TEXT, age INT, vip BOOLEAN, ltv NUMERIC(12,2), interests TEXT[], score DOUBLE PRECISION, register_date DATE);
 INSERT INTO users VALUES ('u1', 'Shanghai', 30, true, 1200.50, ARRAY['sports','music'], 0.5, '2024-01-15'), ('u2', 'Beijing', 25, false, 300.00, ARRAY['music'], 0.25, '2024-03-01'), ('u3', 'Shanghai', NULL, true, NULL, NULL, NULL, NULL), ('u4', 'Guangzhou', 41, NULL, 99.99, ARRAY['travel'], 0.75, '2023-12-31'), ('u5', NULL, 35, false, 5000.00, '{}', -1.5, '2024-02-29'), ('u6', 'Beijing', 19, true, 0.01, ARRAY['food'], 1e10, '2022-06-30')";
@@ -83,23 +28,6 @@ async fn users_server() -> (Server, Client) {
     let c = connect(s.addr).await;
     c.batch_execute(USERS).await.expect("create users");
     (s, c)
-}
-
-fn rows(msgs: &[SimpleQueryMessage]) -> Vec<Vec<Option<String>>> {
-    msgs.iter()
-        .filter_map(|m| match m {
-            SimpleQueryMessage::Row(r) => {
-                Some((0..r.len()).map(|i| r.get(i).map(str::to_owned)).collect())
-            }
-            _ => None,
-        })
-        .collect()
-}
-
-fn code(e: &tokio_postgres::Error) -> String {
-    e.code()
-        .map(|c| c.code().to_owned())
-        .unwrap_or_else(|| format!("no SQLSTATE: {e}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -498,7 +426,7 @@ async fn transaction_block_fails_until_rollback() {
     assert_eq!(n, 7);
 
     // Status bytes and notices, as a driver sees them.
-    let mut raw = RawClient::connect(s.addr).await;
+    let (mut raw, _) = raw_client(s.addr).await;
     assert_eq!(raw.query("SELECT 1").await.status, b'I');
     assert_eq!(raw.query("BEGIN").await.status, b'T');
     assert_eq!(raw.query("SAVEPOINT a; RELEASE a").await.status, b'T');
@@ -536,9 +464,9 @@ async fn transaction_block_fails_until_rollback() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn session_commands_and_parameter_status() {
     let s = server().await;
-    let mut raw = RawClient::connect(s.addr).await;
+    let (mut raw, startup_params) = raw_client(s.addr).await;
     assert_eq!(
-        raw.startup_params.get("server_version").map(String::as_str),
+        startup_params.get("server_version").map(String::as_str),
         Some(&*format!("15.0 (audb {})", env!("CARGO_PKG_VERSION")))
     );
     for (k, v) in [
@@ -551,11 +479,7 @@ async fn session_commands_and_parameter_status() {
         ("session_authorization", "audb"),
         ("application_name", "raw-test"),
     ] {
-        assert_eq!(
-            raw.startup_params.get(k).map(String::as_str),
-            Some(v),
-            "{k}"
-        );
+        assert_eq!(startup_params.get(k).map(String::as_str), Some(v), "{k}");
     }
     let r = raw.query("SET TIME ZONE '+08'").await;
     // PostgreSQL 15 shows a number of hours as a POSIX zone.
@@ -814,25 +738,18 @@ async fn a_broken_client_only_loses_its_own_connection() {
     let mut bad = TcpStream::connect(s.addr).await.expect("tcp");
     bad.write_all(&[0xff; 64]).await.expect("write");
     // A started session that then sends an impossible message length.
-    let mut raw = RawClient::connect(s.addr).await;
+    let (mut raw, _) = raw_client(s.addr).await;
     raw.stream
         .write_all(&[b'Q', 0xff, 0xff, 0xff, 0xff])
         .await
         .expect("write");
-    let mut buf = [0u8; 256];
-    let closed = tokio::time::timeout(Duration::from_secs(5), async {
-        loop {
-            match raw.stream.read(&mut buf).await {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {}
-            }
-        }
-    })
-    .await;
-    assert!(closed.is_ok(), "the broken connection is closed");
+    assert!(
+        closed_within(&mut raw.stream, 5).await,
+        "the broken connection is closed"
+    );
     // Bind formats that do not match the columns: an error, not a crash.
-    let mut raw2 = RawClient::connect(s.addr).await;
-    let errors = raw2.bind_with_bad_formats().await;
+    let (mut raw2, _) = raw_client(s.addr).await;
+    let errors = bind_with_bad_formats(&mut raw2).await;
     assert_eq!(errors, ["08P01"]);
     assert_eq!(
         raw2.query("SELECT 1").await.rows,
@@ -849,155 +766,33 @@ async fn a_broken_client_only_loses_its_own_connection() {
     connect(s.addr).await;
 }
 
-/// What one round trip of the raw client saw.
-#[derive(Debug, Default)]
-struct Reply {
-    status: u8,
-    tags: Vec<String>,
-    errors: Vec<String>,
-    notices: Vec<String>,
-    params: Vec<(String, String)>,
-    rows: Vec<Vec<Option<String>>>,
+/// A raw protocol client started with `application_name=raw-test`, and
+/// the ParameterStatus values of its startup.
+async fn raw_client(addr: SocketAddr) -> (RawClient, HashMap<String, String>) {
+    let (raw, startup) = RawClient::start(
+        addr,
+        &[
+            ("user", "audb"),
+            ("database", "audb"),
+            ("application_name", "raw-test"),
+        ],
+    )
+    .await;
+    (raw, startup.params.into_iter().collect())
 }
 
-/// A minimal protocol-3 client, for what drivers do not expose.
-struct RawClient {
-    stream: TcpStream,
-    startup_params: std::collections::HashMap<String, String>,
-}
-
-fn cstr(s: &str) -> Vec<u8> {
-    let mut v = s.as_bytes().to_vec();
-    v.push(0);
-    v
-}
-
-fn fields(body: &[u8]) -> Vec<(u8, String)> {
-    body.split(|b| *b == 0)
-        .filter(|f| !f.is_empty())
-        .map(|f| (f[0], String::from_utf8_lossy(&f[1..]).into_owned()))
-        .collect()
-}
-
-impl RawClient {
-    async fn connect(addr: SocketAddr) -> RawClient {
-        let mut stream = TcpStream::connect(addr).await.expect("tcp");
-        let mut body = 196_608i32.to_be_bytes().to_vec();
-        for s in [
-            "user",
-            "audb",
-            "database",
-            "audb",
-            "application_name",
-            "raw-test",
-            "",
-        ] {
-            body.extend(cstr(s));
-        }
-        let mut msg = ((body.len() + 4) as i32).to_be_bytes().to_vec();
-        msg.extend(body);
-        stream.write_all(&msg).await.expect("startup");
-        let mut c = RawClient {
-            stream,
-            startup_params: Default::default(),
-        };
-        let r = c.read_until_ready().await;
-        c.startup_params = r.params.into_iter().collect();
-        c
-    }
-
-    async fn send(&mut self, ty: u8, body: &[u8]) {
-        let mut msg = vec![ty];
-        msg.extend(((body.len() + 4) as i32).to_be_bytes());
-        msg.extend(body);
-        self.stream.write_all(&msg).await.expect("send");
-    }
-
-    async fn query(&mut self, sql: &str) -> Reply {
-        self.send(b'Q', &cstr(sql)).await;
-        self.read_until_ready().await
-    }
-
-    /// Parse/Bind with 2 result formats for a 1-column query, then Sync.
-    async fn bind_with_bad_formats(&mut self) -> Vec<String> {
-        self.send(b'P', &[cstr(""), cstr("SELECT 1"), vec![0, 0]].concat())
-            .await;
-        // portal "", statement "", 0 param formats, 0 params, 2 result formats
-        self.send(
-            b'B',
-            &[cstr(""), cstr(""), vec![0, 0, 0, 0, 0, 2, 0, 1, 0, 1]].concat(),
-        )
+/// Parse/Bind with 2 result formats for a 1-column query, then Sync: the
+/// SQLSTATEs of the answer.
+async fn bind_with_bad_formats(raw: &mut RawClient) -> Vec<String> {
+    raw.send(b'P', &[cstr(""), cstr("SELECT 1"), vec![0, 0]].concat())
         .await;
-        self.send(b'E', &[cstr(""), vec![0, 0, 0, 0]].concat())
-            .await;
-        self.send(b'S', &[]).await;
-        self.read_until_ready().await.errors
-    }
-
-    async fn read_until_ready(&mut self) -> Reply {
-        let mut reply = Reply::default();
-        loop {
-            let mut head = [0u8; 5];
-            tokio::time::timeout(Duration::from_secs(20), self.stream.read_exact(&mut head))
-                .await
-                .expect("reply in time")
-                .expect("read");
-            let len = i32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize - 4;
-            let mut body = vec![0u8; len];
-            self.stream.read_exact(&mut body).await.expect("body");
-            match head[0] {
-                b'Z' => {
-                    reply.status = body[0];
-                    return reply;
-                }
-                b'C' => reply
-                    .tags
-                    .push(String::from_utf8_lossy(&body[..body.len() - 1]).into_owned()),
-                b'I' => reply.tags.push("<empty>".into()),
-                b'E' | b'N' => {
-                    let code = fields(&body)
-                        .into_iter()
-                        .find(|(t, _)| *t == b'C')
-                        .map(|(_, v)| v)
-                        .unwrap_or_default();
-                    if head[0] == b'E' {
-                        reply.errors.push(code)
-                    } else {
-                        reply.notices.push(code)
-                    }
-                }
-                b'S' => {
-                    let parts: Vec<String> = body
-                        .split(|b| *b == 0)
-                        .map(|p| String::from_utf8_lossy(p).into_owned())
-                        .collect();
-                    reply.params.push((parts[0].clone(), parts[1].clone()));
-                }
-                b'D' => {
-                    let n = i16::from_be_bytes([body[0], body[1]]) as usize;
-                    let mut at = 2;
-                    let mut row = Vec::new();
-                    for _ in 0..n {
-                        let l = i32::from_be_bytes([
-                            body[at],
-                            body[at + 1],
-                            body[at + 2],
-                            body[at + 3],
-                        ]);
-                        at += 4;
-                        if l < 0 {
-                            row.push(None);
-                        } else {
-                            row.push(Some(
-                                String::from_utf8_lossy(&body[at..at + l as usize]).into_owned(),
-                            ));
-                            at += l as usize;
-                        }
-                    }
-                    reply.rows.push(row);
-                }
-                _ => {}
-            }
-        }
-    }
+    // portal "", statement "", 0 param formats, 0 params, 2 result formats
+    raw.send(
+        b'B',
+        &[cstr(""), cstr(""), vec![0, 0, 0, 0, 0, 2, 0, 1, 0, 1]].concat(),
+    )
+    .await;
+    raw.send(b'E', &[cstr(""), vec![0, 0, 0, 0]].concat()).await;
+    raw.send(b'S', &[]).await;
+    raw.read_until_ready().await.errors
 }

@@ -3,30 +3,14 @@
 //! local changes inside and outside transaction blocks, NULL arguments,
 //! the SQLSTATEs of bad names and values, and the ParameterStatus a
 //! client receives when a reported setting changes.
-// The wire protocol is big-endian; the crate-wide lint is for disk formats.
-#![allow(clippy::big_endian_bytes)]
+
+mod support;
 
 use audb::db::{Db, Session, StatementResult};
-use audb::server::{ServerHandle, spawn_for_tests};
-use audb::storage::Options;
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-
-fn open_db() -> (Db, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = Db::open(
-        dir.path(),
-        Options {
-            background: false,
-            ..Options::default()
-        },
-    )
-    .expect("open");
-    (db, dir)
-}
+use support::client::connect;
+use support::db::open_db;
+use support::raw::Raw;
+use support::server::server;
 
 /// The single text value `sql` returns (its last statement's first cell).
 fn one(db: &Db, s: &mut Session, sql: &str) -> Option<String> {
@@ -257,37 +241,10 @@ fn null_arguments_and_errors() {
     );
 }
 
-struct Server {
-    addr: SocketAddr,
-    _handle: ServerHandle,
-    _dir: tempfile::TempDir,
-}
-
-async fn server() -> Server {
-    let (db, dir) = open_db();
-    let (addr, handle) = spawn_for_tests(Arc::new(db)).await.expect("spawn");
-    Server {
-        addr,
-        _handle: handle,
-        _dir: dir,
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn through_the_wire_with_parameter_status() {
     let s = server().await;
-    let (client, conn) = tokio_postgres::connect(
-        &format!(
-            "host=127.0.0.1 port={} user=audb dbname=audb connect_timeout=10",
-            s.addr.port()
-        ),
-        tokio_postgres::NoTls,
-    )
-    .await
-    .expect("connect");
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
+    let client = connect(s.addr).await;
     // The extended protocol, with parameters (Describe must not apply it).
     let r = client
         .query_one(
@@ -308,7 +265,7 @@ async fn through_the_wire_with_parameter_status() {
         .expect_err("unknown");
     assert_eq!(e.code().map(|c| c.code()), Some("42704"));
 
-    let mut raw = RawClient::connect(s.addr).await;
+    let (mut raw, _) = Raw::start(s.addr, &[("user", "audb"), ("database", "audb")]).await;
     let r = raw
         .query("SELECT set_config('application_name', 'viaconfig', false)")
         .await;
@@ -335,105 +292,4 @@ async fn through_the_wire_with_parameter_status() {
     assert_eq!(r.params, [("TimeZone".to_owned(), "UTC".to_owned())]);
     let r = raw.query("SHOW TimeZone").await;
     assert_eq!(r.rows, [vec![Some("UTC".to_owned())]]);
-}
-
-/// A minimal protocol-3 client that shows ParameterStatus messages.
-struct RawClient {
-    stream: TcpStream,
-}
-
-#[derive(Debug, Default)]
-struct Reply {
-    status: u8,
-    errors: Vec<String>,
-    params: Vec<(String, String)>,
-    rows: Vec<Vec<Option<String>>>,
-}
-
-fn cstr(s: &str) -> Vec<u8> {
-    let mut v = s.as_bytes().to_vec();
-    v.push(0);
-    v
-}
-
-impl RawClient {
-    async fn connect(addr: SocketAddr) -> RawClient {
-        let mut stream = TcpStream::connect(addr).await.expect("tcp");
-        let mut body = 196_608i32.to_be_bytes().to_vec();
-        for s in ["user", "audb", "database", "audb", ""] {
-            body.extend(cstr(s));
-        }
-        let mut msg = ((body.len() + 4) as i32).to_be_bytes().to_vec();
-        msg.extend(body);
-        stream.write_all(&msg).await.expect("startup");
-        let mut c = RawClient { stream };
-        c.read_until_ready().await;
-        c
-    }
-
-    async fn query(&mut self, sql: &str) -> Reply {
-        let body = cstr(sql);
-        let mut msg = vec![b'Q'];
-        msg.extend(((body.len() + 4) as i32).to_be_bytes());
-        msg.extend(body);
-        self.stream.write_all(&msg).await.expect("send");
-        self.read_until_ready().await
-    }
-
-    async fn read_until_ready(&mut self) -> Reply {
-        let mut reply = Reply::default();
-        loop {
-            let mut head = [0u8; 5];
-            tokio::time::timeout(Duration::from_secs(20), self.stream.read_exact(&mut head))
-                .await
-                .expect("reply in time")
-                .expect("read");
-            let len = i32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize - 4;
-            let mut body = vec![0u8; len];
-            self.stream.read_exact(&mut body).await.expect("body");
-            let parts = || -> Vec<String> {
-                body.split(|b| *b == 0)
-                    .map(|p| String::from_utf8_lossy(p).into_owned())
-                    .collect()
-            };
-            match head[0] {
-                b'Z' => {
-                    reply.status = body[0];
-                    return reply;
-                }
-                b'E' => reply.errors.extend(
-                    parts()
-                        .into_iter()
-                        .filter_map(|f| f.strip_prefix('C').map(str::to_owned)),
-                ),
-                b'S' => {
-                    let p = parts();
-                    reply.params.push((p[0].clone(), p[1].clone()));
-                }
-                b'D' => {
-                    let n = i16::from_be_bytes([body[0], body[1]]) as usize;
-                    let mut at = 2;
-                    let mut row = Vec::new();
-                    for _ in 0..n {
-                        let l = i32::from_be_bytes([
-                            body[at],
-                            body[at + 1],
-                            body[at + 2],
-                            body[at + 3],
-                        ]);
-                        at += 4;
-                        if l < 0 {
-                            row.push(None);
-                        } else {
-                            let end = at + l as usize;
-                            row.push(Some(String::from_utf8_lossy(&body[at..end]).into_owned()));
-                            at = end;
-                        }
-                    }
-                    reply.rows.push(row);
-                }
-                _ => {}
-            }
-        }
-    }
 }

@@ -1,20 +1,14 @@
 //! Every SQLSTATE the SQL layer reports, triggered through `Db::execute`, and
 //! the session keeps working after each error.
 
+mod support;
+
 use audb::db::{Db, Session, StatementResult};
 use audb::sql::types::Datum;
-use audb::storage::Options;
+use support::db::open_db;
 
 fn db() -> (tempfile::TempDir, Db, Session) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = Db::open(
-        dir.path(),
-        Options {
-            background: false,
-            ..Options::default()
-        },
-    )
-    .expect("open");
+    let (db, dir) = open_db();
     let mut s = Session::new("test");
     db.execute(
         &mut s,

@@ -9,11 +9,13 @@
 //! `scripts/slt_postgres.py` runs the same files against a real PostgreSQL
 //! to prove the expected results are PostgreSQL's.
 
+mod support;
+
 use audb::catalog::system::output_context;
-use audb::db::{Db, Session, StatementResult};
+use audb::db::{Session, StatementResult};
 use audb::sql::scalar::{EvalContext, format_text};
-use audb::storage::Options;
 use std::path::Path;
+use support::db::open_db;
 
 fn render(result: &StatementResult, ctx: &EvalContext) -> Vec<String> {
     match result {
@@ -34,15 +36,7 @@ fn render(result: &StatementResult, ctx: &EvalContext) -> Vec<String> {
 
 fn run_file(path: &Path) -> Vec<String> {
     let text = std::fs::read_to_string(path).expect("read corpus file");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = Db::open(
-        dir.path(),
-        Options {
-            background: false,
-            ..Options::default()
-        },
-    )
-    .expect("open");
+    let (db, _dir) = open_db();
     let mut session = Session::new("audb");
     let mut failures = Vec::new();
     for (n, record) in text.split("\n\n").enumerate() {
@@ -135,15 +129,7 @@ fn sql_corpus_matches_expected_results() {
 /// rows (not comparable with PostgreSQL's plan text, so checked here).
 #[test]
 fn explain_analyze_shows_actual_rows_per_node() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = Db::open(
-        dir.path(),
-        Options {
-            background: false,
-            ..Options::default()
-        },
-    )
-    .expect("open");
+    let (db, _dir) = open_db();
     let mut s = Session::new("audb");
     db.execute(
         &mut s,

@@ -1,19 +1,15 @@
 //! Bad input and damaged files: each gives a typed error with a clear message,
 //! nothing acknowledged is lost, and the database stays usable.
 
+mod support;
+
 use audb::index::{ColumnType, Key, KeyType, Value};
 use audb::storage::{
-    Backend, ColumnRead, FaultyBackend, FsBackend, Options, StorageError, Store, UpsertMode,
-    WriteBatch, WriteOp, limits,
+    Backend, ColumnRead, FaultyBackend, FsBackend, StorageError, Store, UpsertMode, WriteBatch,
+    WriteOp, limits,
 };
 use std::sync::Arc;
-
-fn quiet() -> Options {
-    Options {
-        background: false,
-        ..Options::default()
-    }
-}
+use support::db::options;
 
 fn upsert(table: u64, key: Key, values: Vec<(u32, Option<Value>)>) -> WriteBatch {
     WriteBatch {
@@ -37,7 +33,7 @@ struct Db {
 
 fn db() -> Db {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(dir.path(), quiet()).expect("open");
+    let store = Store::open(dir.path(), options()).expect("open");
     let table = store
         .create_table("users", "user_id", KeyType::Text)
         .expect("table");
@@ -225,7 +221,7 @@ fn newer_format_version_is_refused() {
     let mut bytes = std::fs::read(&manifest).expect("read");
     bytes[8..12].copy_from_slice(&99u32.to_le_bytes());
     std::fs::write(&manifest, bytes).expect("write");
-    let err = Store::open(&path, quiet()).expect_err("newer version");
+    let err = Store::open(&path, options()).expect_err("newer version");
     assert!(
         matches!(err, StorageError::UnsupportedVersion { found: 99, .. }),
         "{err}"
@@ -236,14 +232,14 @@ fn newer_format_version_is_refused() {
 fn directory_of_other_files_is_not_a_data_directory() {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("notes.txt"), b"hello").expect("write");
-    let err = Store::open(dir.path(), quiet()).expect_err("foreign directory");
+    let err = Store::open(dir.path(), options()).expect_err("foreign directory");
     assert!(matches!(err, StorageError::NotADataDirectory(_)), "{err}");
 }
 
 #[test]
 fn second_process_on_same_directory_is_locked_out() {
     let db = db();
-    let err = Store::open(db.dir.path(), quiet()).expect_err("locked");
+    let err = Store::open(db.dir.path(), options()).expect_err("locked");
     assert!(matches!(err, StorageError::Locked(_)), "{err}");
 }
 
@@ -263,7 +259,7 @@ fn corrupted_segment_is_reported_with_its_file_name() {
     let n = bytes.len();
     bytes[n - 40] ^= 0xff;
     std::fs::write(&seg, bytes).expect("write");
-    let err = Store::open(&path, quiet()).expect_err("corrupt segment");
+    let err = Store::open(&path, options()).expect_err("corrupt segment");
     let name = seg.file_name().and_then(|n| n.to_str()).expect("name");
     assert!(
         err.to_string().contains(name),
@@ -294,7 +290,7 @@ fn flipped_byte_inside_the_wal_is_corruption_not_silent_loss() {
     let mut bytes = std::fs::read(&wal).expect("read");
     bytes[16 + 8 + 2] ^= 0x01; // inside the first record's payload
     std::fs::write(&wal, bytes).expect("write");
-    let err = Store::open(&path, quiet()).expect_err("corrupt wal");
+    let err = Store::open(&path, options()).expect_err("corrupt wal");
     assert!(matches!(err, StorageError::Corruption { .. }), "{err}");
 }
 
@@ -322,7 +318,7 @@ fn torn_wal_tail_is_cut_and_earlier_writes_survive() {
         .open(&wal)
         .and_then(|f| f.set_len(len - 3))
         .expect("truncate");
-    let store = Store::open(&path, quiet()).expect("torn tail recovers");
+    let store = Store::open(&path, options()).expect("torn tail recovers");
     let t = store.snapshot().table("users").expect("table");
     assert!(t.row_of(&Key::Text("u1".into())).expect("lookup").is_some());
     assert_eq!(t.row_of(&Key::Text("last".into())).expect("lookup"), None);
@@ -333,7 +329,7 @@ fn failing_disk_fails_the_write_and_reopen_keeps_acknowledged_data() {
     let dir = tempfile::tempdir().expect("tempdir");
     let fs: Arc<dyn Backend> = Arc::new(FsBackend::new(dir.path()).expect("fs"));
     let faulty = Arc::new(FaultyBackend::new(fs.clone(), None));
-    let store = Store::open_backend(faulty.clone(), quiet()).expect("open");
+    let store = Store::open_backend(faulty.clone(), options()).expect("open");
     let table = store
         .create_table("t", "k", KeyType::BigInt)
         .expect("table");
@@ -362,7 +358,7 @@ fn failing_disk_fails_the_write_and_reopen_keeps_acknowledged_data() {
     assert_eq!(t.bitmap_all(flag, ColumnRead::True).expect("read").len(), 1);
     drop(store);
     faulty.set_budget(None);
-    let store = Store::open_backend(faulty, quiet()).expect("reopen");
+    let store = Store::open_backend(faulty, options()).expect("reopen");
     let t = store.snapshot().table("t").expect("table");
     assert!(
         t.row_of(&Key::Int(1)).expect("lookup").is_some(),
@@ -397,14 +393,14 @@ fn wal_rotated_before_a_crash_does_not_collide_with_the_next_flush() {
     for no in 2..4u64 {
         std::fs::write(path.join(format!("wal-{no:016}.log")), &header).expect("fake rotation");
     }
-    let store = Store::open(&path, quiet()).expect("reopen");
+    let store = Store::open(&path, options()).expect("reopen");
     let table = store.snapshot().table("users").expect("t").schema().id;
     store
         .write(upsert(table, Key::Text("after".into()), vec![]))
         .expect("write");
     store.flush().expect("flush after the crash");
     drop(store);
-    let store = Store::open(&path, quiet()).expect("reopen again");
+    let store = Store::open(&path, options()).expect("reopen again");
     let t = store.snapshot().table("users").expect("table");
     assert!(t.row_of(&Key::Text("u1".into())).expect("lookup").is_some());
     assert!(

@@ -338,8 +338,7 @@ async fn bind_errors_come_before_bind_complete() {
     let (s, _c, fp) = schema_server().await;
     let mut failures = check_bind_order(s.addr, "audb", "audb").await;
     if let Ok(pg) = std::env::var("AUDB_BAD_INPUT_PG") {
-        let port = super::common::pg_port(&pg);
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let addr = super::common::pg_addr(&pg);
         for f in check_bind_order(addr, "postgres", "postgres").await {
             failures.push(format!("PostgreSQL: {f}"));
         }

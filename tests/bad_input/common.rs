@@ -2,17 +2,18 @@
 //! schema, a table-driven case runner that checks each case's SQLSTATE and
 //! that the server still answers (same connection and a new one, with the
 //! data unchanged), optional re-checking of every case against a real
-//! PostgreSQL 15, and a raw protocol-3 client for what drivers never send.
+//! PostgreSQL 15. The server, the tokio-postgres helpers and the raw
+//! protocol-3 client for what drivers never send come from `tests/support/`.
 
-use audb::db::Db;
-use audb::server::{ServerHandle, spawn_for_tests};
-use audb::storage::Options;
+use crate::support::server::{Server, server};
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
+use tokio_postgres::Client;
+
+// The generic pieces live in `tests/support/`; the battery's modules
+// import them from here.
+pub use crate::support::client::{code, connect, connect_str, rows};
+pub use crate::support::raw::{Raw, closed_within, cstr, msg, startup_message};
 
 /// The schema every case runs against (valid PostgreSQL 15 as well, so the
 /// same cases can be replayed there). Audience tables need a key column.
@@ -31,52 +32,6 @@ CREATE MATERIALIZED VIEW vips AS SELECT * FROM users WHERE vip";
 /// not) to the data the schema loaded.
 pub const FINGERPRINT: &str = "SELECT COUNT(*), COUNT(city), SUM(age), COUNT(vip), SUM(ltv), COUNT(interests), SUM(big), MAX(register_date), MAX(last_active) FROM users";
 
-/// A running in-process server and its data directory.
-pub struct Server {
-    /// Where to connect.
-    pub addr: SocketAddr,
-    _handle: ServerHandle,
-    _dir: tempfile::TempDir,
-}
-
-/// Starts a server on a fresh data directory.
-pub async fn server() -> Server {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = Db::open(
-        dir.path(),
-        Options {
-            background: false,
-            ..Options::default()
-        },
-    )
-    .expect("open");
-    let (addr, handle) = spawn_for_tests(Arc::new(db)).await.expect("spawn");
-    Server {
-        addr,
-        _handle: handle,
-        _dir: dir,
-    }
-}
-
-/// Connects with a connection string.
-pub async fn connect_str(conn: &str) -> Result<Client, tokio_postgres::Error> {
-    let (client, connection) = tokio_postgres::connect(conn, NoTls).await?;
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    Ok(client)
-}
-
-/// Connects to the audb server as `audb`.
-pub async fn connect(addr: SocketAddr) -> Client {
-    connect_str(&format!(
-        "host=127.0.0.1 port={} user=audb dbname=audb connect_timeout=10",
-        addr.port()
-    ))
-    .await
-    .expect("connect")
-}
-
 /// A server with [`SCHEMA`] loaded, a connection to it and the
 /// [`FINGERPRINT`] of its data.
 pub async fn schema_server() -> (Server, Client, Vec<Vec<Option<String>>>) {
@@ -85,26 +40,6 @@ pub async fn schema_server() -> (Server, Client, Vec<Vec<Option<String>>>) {
     c.batch_execute(SCHEMA).await.expect("schema");
     let fp = rows(&c.simple_query(FINGERPRINT).await.expect("fingerprint"));
     (s, c, fp)
-}
-
-/// The rows of a simple-query answer, as text.
-pub fn rows(msgs: &[SimpleQueryMessage]) -> Vec<Vec<Option<String>>> {
-    msgs.iter()
-        .filter_map(|m| match m {
-            SimpleQueryMessage::Row(r) => {
-                Some((0..r.len()).map(|i| r.get(i).map(str::to_owned)).collect())
-            }
-            _ => None,
-        })
-        .collect()
-}
-
-/// The SQLSTATE of a client error (or a description of an error without
-/// one, such as a closed connection).
-pub fn code(e: &tokio_postgres::Error) -> String {
-    e.code()
-        .map(|c| c.code().to_owned())
-        .unwrap_or_else(|| format!("no SQLSTATE ({e})"))
 }
 
 /// How a case relates to PostgreSQL 15.
@@ -298,24 +233,7 @@ pub async fn run_cases(group: &str, cases: &[Case]) {
 
 /// Replays the cases on PostgreSQL (see [`run_cases`]); returns mismatches.
 async fn check_postgres(conn: &str, group: &str, cases: &[Case]) -> Vec<String> {
-    let admin = connect_str(&format!("{conn} dbname=postgres"))
-        .await
-        .expect("connect to PostgreSQL");
-    let db = format!("bad_{group}");
-    admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {db}"))
-        .await
-        .expect("drop database");
-    admin
-        .batch_execute(&format!("CREATE DATABASE {db}"))
-        .await
-        .expect("create database");
-    let pg = connect_str(&format!("{conn} dbname={db}"))
-        .await
-        .expect("connect to PostgreSQL database");
-    pg.batch_execute(SCHEMA)
-        .await
-        .expect("schema on PostgreSQL");
+    let pg = postgres_database(conn, &format!("bad_{group}")).await;
     let mut failures = Vec::new();
     for (i, case) in cases.iter().enumerate() {
         let want = match case.pg {
@@ -338,22 +256,6 @@ async fn check_postgres(conn: &str, group: &str, cases: &[Case]) -> Vec<String> 
     failures
 }
 
-/// Waits until the server closes `stream` (EOF or reset), discarding what
-/// it sends; `false` if it is still open after `secs` seconds.
-pub async fn closed_within(stream: &mut TcpStream, secs: u64) -> bool {
-    let mut buf = [0u8; 4096];
-    tokio::time::timeout(Duration::from_secs(secs), async {
-        loop {
-            match stream.read(&mut buf).await {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {}
-            }
-        }
-    })
-    .await
-    .is_ok()
-}
-
 /// Asserts the server answers a new connection with the expected data.
 pub async fn still_serves(addr: SocketAddr, fp: &[Vec<Option<String>>], after: &str) {
     let c = connect(addr).await;
@@ -364,183 +266,38 @@ pub async fn still_serves(addr: SocketAddr, fp: &[Vec<Option<String>>], after: &
     assert_eq!(rows(&m), fp, "after {after}: data changed");
 }
 
-/// What one round trip of the raw client saw.
-#[derive(Debug, Default)]
-pub struct Reply {
-    /// ReadyForQuery status byte (0 if the connection closed first).
-    pub status: u8,
-    /// SQLSTATEs of ErrorResponses.
-    pub errors: Vec<String>,
-    /// Severities of ErrorResponses (`ERROR`, `FATAL`).
-    pub severities: Vec<String>,
-    /// Messages of ErrorResponses.
-    pub messages: Vec<String>,
-    /// CommandComplete tags.
-    pub tags: Vec<String>,
-    /// DataRow values as text.
-    pub rows: Vec<Vec<Option<String>>>,
-    /// Whether the server closed the connection.
-    pub closed: bool,
-    /// The type byte of every message, in order (ReadyForQuery included).
-    pub kinds: Vec<u8>,
-    /// NegotiateProtocolVersion: the newest version the server speaks and
-    /// the protocol options it did not recognise.
-    pub negotiate: Option<(i32, Vec<String>)>,
+/// A fresh database `db` with [`SCHEMA`] on the PostgreSQL that `conn`
+/// (a libpq-style connection string of a superuser) reaches, and a
+/// connection to it.
+pub async fn postgres_database(conn: &str, db: &str) -> Client {
+    let admin = connect_str(&format!("{conn} dbname=postgres"))
+        .await
+        .expect("connect to PostgreSQL");
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {db}"))
+        .await
+        .expect("drop database");
+    admin
+        .batch_execute(&format!("CREATE DATABASE {db}"))
+        .await
+        .expect("create database");
+    let pg = connect_str(&format!("{conn} dbname={db}"))
+        .await
+        .expect("connect to PostgreSQL database");
+    pg.batch_execute(SCHEMA)
+        .await
+        .expect("schema on PostgreSQL");
+    pg
 }
 
-/// A minimal protocol-3 client over a raw socket.
-pub struct Raw {
-    /// The socket.
-    pub stream: TcpStream,
-}
-
-/// A NUL-terminated string.
-pub fn cstr(s: &str) -> Vec<u8> {
-    let mut v = s.as_bytes().to_vec();
-    v.push(0);
-    v
-}
-
-/// A frontend message: type byte, length, body.
-pub fn msg(ty: u8, body: &[u8]) -> Vec<u8> {
-    let mut m = vec![ty];
-    m.extend(((body.len() + 4) as i32).to_be_bytes());
-    m.extend(body);
-    m
-}
-
-/// A StartupMessage for a user and database.
-pub fn startup_message(user: &str, database: &str) -> Vec<u8> {
-    let mut body = 196_608i32.to_be_bytes().to_vec();
-    for s in ["user", user, "database", database, ""] {
-        body.extend(cstr(s));
-    }
-    let mut m = ((body.len() + 4) as i32).to_be_bytes().to_vec();
-    m.extend(body);
-    m
-}
-
-impl Raw {
-    /// Connects as `audb` and completes startup.
-    pub async fn connect(addr: SocketAddr) -> Raw {
-        Raw::connect_as(addr, "audb", "audb").await
-    }
-
-    /// Connects as `user` to `database` and completes startup.
-    pub async fn connect_as(addr: SocketAddr, user: &str, database: &str) -> Raw {
-        let stream = TcpStream::connect(addr).await.expect("tcp");
-        let mut r = Raw { stream };
-        r.stream
-            .write_all(&startup_message(user, database))
-            .await
-            .expect("startup");
-        let reply = r.read_until_ready().await;
-        assert_eq!(reply.status, b'I', "startup: {reply:?}");
-        r
-    }
-
-    /// Sends raw bytes.
-    pub async fn write(&mut self, bytes: &[u8]) {
-        self.stream.write_all(bytes).await.expect("write");
-    }
-
-    /// Sends one message.
-    pub async fn send(&mut self, ty: u8, body: &[u8]) {
-        self.write(&msg(ty, body)).await;
-    }
-
-    /// A simple Query with arbitrary bytes as its text.
-    pub async fn query_bytes(&mut self, sql: &[u8]) -> Reply {
-        let mut body = sql.to_vec();
-        body.push(0);
-        self.send(b'Q', &body).await;
-        self.read_until_ready().await
-    }
-
-    /// A simple Query.
-    pub async fn query(&mut self, sql: &str) -> Reply {
-        self.query_bytes(sql.as_bytes()).await
-    }
-
-    /// Reads messages until ReadyForQuery or until the server closes.
-    pub async fn read_until_ready(&mut self) -> Reply {
-        let mut reply = Reply::default();
-        loop {
-            let mut head = [0u8; 5];
-            let read =
-                tokio::time::timeout(Duration::from_secs(30), self.stream.read_exact(&mut head))
-                    .await
-                    .expect("reply in time");
-            if read.is_err() {
-                reply.closed = true;
-                return reply;
-            }
-            let len = i32::from_be_bytes([head[1], head[2], head[3], head[4]]);
-            let mut body = vec![0u8; (len as usize).saturating_sub(4)];
-            if self.stream.read_exact(&mut body).await.is_err() {
-                reply.closed = true;
-                return reply;
-            }
-            reply.kinds.push(head[0]);
-            match head[0] {
-                b'Z' => {
-                    reply.status = body[0];
-                    return reply;
-                }
-                b'v' if body.len() >= 8 => {
-                    let version = i32::from_be_bytes([body[0], body[1], body[2], body[3]]);
-                    let options = body[8..]
-                        .split(|b| *b == 0)
-                        .filter(|o| !o.is_empty())
-                        .map(|o| String::from_utf8_lossy(o).into_owned())
-                        .collect();
-                    reply.negotiate = Some((version, options));
-                }
-                b'C' => reply
-                    .tags
-                    .push(String::from_utf8_lossy(&body[..body.len() - 1]).into_owned()),
-                b'E' => {
-                    for f in body.split(|b| *b == 0).filter(|f| !f.is_empty()) {
-                        let v = String::from_utf8_lossy(&f[1..]).into_owned();
-                        match f[0] {
-                            b'C' => reply.errors.push(v),
-                            b'S' => reply.severities.push(v),
-                            b'M' => reply.messages.push(v),
-                            _ => {}
-                        }
-                    }
-                }
-                b'D' => reply.rows.push(data_row(&body)),
-                _ => {}
-            }
-        }
-    }
-}
-
-/// The values of a DataRow body, as text.
-fn data_row(body: &[u8]) -> Vec<Option<String>> {
-    let n = i16::from_be_bytes([body[0], body[1]]) as usize;
-    let mut at = 2;
-    let mut row = Vec::new();
-    for _ in 0..n {
-        let l = i32::from_be_bytes([body[at], body[at + 1], body[at + 2], body[at + 3]]);
-        at += 4;
-        if l < 0 {
-            row.push(None);
-        } else {
-            let end = at + l as usize;
-            row.push(Some(String::from_utf8_lossy(&body[at..end]).into_owned()));
-            at = end;
-        }
-    }
-    row
-}
-
-/// The port of a libpq-style connection string (`host=… port=…`), 5432 when
-/// absent: where the raw-socket checks reach the reference PostgreSQL.
-pub fn pg_port(conn: &str) -> u16 {
-    conn.split_whitespace()
+/// Where the raw-socket checks reach the reference PostgreSQL: the loopback
+/// address at the port of a libpq-style connection string (`host=…
+/// port=…`), 5432 when absent.
+pub fn pg_addr(conn: &str) -> SocketAddr {
+    let port = conn
+        .split_whitespace()
         .find_map(|kv| kv.strip_prefix("port="))
         .and_then(|p| p.parse().ok())
-        .unwrap_or(5432)
+        .unwrap_or(5432);
+    SocketAddr::from(([127, 0, 0, 1], port))
 }

@@ -3,10 +3,9 @@
 //! releases what they held (session slots) and keeps serving.
 
 use super::common::{FINGERPRINT, Raw, SCHEMA, code, connect, rows};
-use audb::db::Db;
-use audb::server::{ServerConfig, ServerHandle, spawn_for_tests_with};
-use audb::storage::Options;
-use std::sync::Arc;
+use crate::support::client::connect_as;
+use crate::support::server::{Server, server_with};
+use audb::server::ServerConfig;
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
@@ -16,28 +15,13 @@ const BIG_ROWS: usize = 100_000;
 
 /// A server with at most `max_connections` sessions, [`SCHEMA`] and a
 /// table `big` of [`BIG_ROWS`] rows.
-async fn big_server(
-    max_connections: usize,
-) -> (std::net::SocketAddr, ServerHandle, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = Db::open(
-        dir.path(),
-        Options {
-            background: false,
-            ..Options::default()
-        },
-    )
-    .expect("open");
-    let (addr, handle) = spawn_for_tests_with(
-        Arc::new(db),
-        ServerConfig {
-            max_connections,
-            ..ServerConfig::default()
-        },
-    )
-    .await
-    .expect("spawn");
-    let c = connect(addr).await;
+async fn big_server(max_connections: usize) -> Server {
+    let s = server_with(ServerConfig {
+        max_connections,
+        ..ServerConfig::default()
+    })
+    .await;
+    let c = connect(s.addr).await;
     c.batch_execute(SCHEMA).await.expect("schema");
     c.batch_execute("CREATE TABLE big (id BIGINT PRIMARY KEY, label TEXT, n INT)")
         .await
@@ -51,18 +35,14 @@ async fn big_server(
             .await
             .expect("rows");
     }
-    (addr, handle, dir)
+    s
 }
 
 /// Connects, retrying while the server has not yet noticed that earlier
 /// clients left (their slots come back asynchronously).
 async fn connect_eventually(addr: std::net::SocketAddr) -> tokio_postgres::Client {
-    let conn = format!(
-        "host=127.0.0.1 port={} user=audb dbname=audb connect_timeout=10",
-        addr.port()
-    );
     for _ in 0..200 {
-        match super::common::connect_str(&conn).await {
+        match connect_as(addr, "audb").await {
             Ok(c) => return c,
             // 53300, or closed at once while the server still holds the
             // sockets of clients that left (max_connections + 64 at most).
@@ -81,7 +61,8 @@ async fn connect_eventually(addr: std::net::SocketAddr) -> tokio_postgres::Clien
 async fn clients_that_leave_mid_result_release_their_session() {
     // Three slots: if a client that left mid-result kept its slot, the
     // later connections would be refused.
-    let (addr, _handle, _dir) = big_server(3).await;
+    let srv = big_server(3).await;
+    let addr = srv.addr;
     for round in 0..6 {
         let mut raw = Raw::connect(addr).await;
         raw.send(
@@ -129,7 +110,8 @@ async fn clients_that_leave_mid_result_release_their_session() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_hundred_connections_opened_and_dropped_at_once() {
-    let (addr, _handle, _dir) = big_server(200).await;
+    let srv = big_server(200).await;
+    let addr = srv.addr;
     let reference = connect(addr).await;
     let fp = rows(
         &reference

@@ -4,8 +4,8 @@
 //! disconnects mid-COPY loses nothing but its connection.
 
 use super::common::{
-    FINGERPRINT, Raw, SCHEMA, closed_within, code, connect_str, cstr, msg, rows, schema_server,
-    still_serves,
+    FINGERPRINT, Raw, closed_within, code, cstr, msg, pg_addr, postgres_database, rows,
+    schema_server, still_serves,
 };
 use futures::SinkExt;
 use std::collections::VecDeque;
@@ -200,21 +200,7 @@ async fn a_bad_copy_is_rejected_whole_and_names_its_line() {
     let (s, c, fp) = schema_server().await;
     let mut failures = check(&c, &fp, "audb").await;
     if let Ok(pg) = std::env::var("AUDB_BAD_INPUT_PG") {
-        let admin = connect_str(&format!("{pg} dbname=postgres"))
-            .await
-            .expect("PostgreSQL");
-        admin
-            .batch_execute("DROP DATABASE IF EXISTS bad_copy")
-            .await
-            .expect("drop database");
-        admin
-            .batch_execute("CREATE DATABASE bad_copy")
-            .await
-            .expect("database");
-        let pgc = connect_str(&format!("{pg} dbname=bad_copy"))
-            .await
-            .expect("PostgreSQL");
-        pgc.batch_execute(SCHEMA).await.expect("schema");
+        let pgc = postgres_database(&pg, "bad_copy").await;
         let pg_fp = rows(&pgc.simple_query(FINGERPRINT).await.expect("fingerprint"));
         failures.extend(check(&pgc, &pg_fp, "PostgreSQL").await);
     }
@@ -289,26 +275,14 @@ async fn a_client_that_leaves_mid_copy_applies_nothing() {
 /// its type and, for CommandComplete, DataRow and ErrorResponse, the tag,
 /// first value or SQLSTATE; ReadyForQuery with its status.
 async fn replies(raw: &mut Raw) -> Vec<String> {
-    use tokio::io::AsyncReadExt;
     let mut seen = Vec::new();
     loop {
-        let mut head = [0u8; 5];
-        let read = tokio::time::timeout(
-            std::time::Duration::from_secs(30),
-            raw.stream.read_exact(&mut head),
-        )
-        .await
-        .expect("an answer in time");
-        if read.is_err() {
+        let Some((ty, body)) = raw.message().await else {
             seen.push("closed".to_owned());
             return seen;
-        }
-        let len = u32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize;
-        let mut body = vec![0u8; len.saturating_sub(4)];
-        raw.stream.read_exact(&mut body).await.expect("body");
+        };
         let text = |b: &[u8]| String::from_utf8_lossy(b).trim_end_matches('\0').to_owned();
-        let ty = char::from(head[0]);
-        seen.push(match head[0] {
+        seen.push(match ty {
             b'C' => format!("C {}", text(&body)),
             b'D' => format!("D {}", text(body.get(6..).unwrap_or_default())),
             b'E' => {
@@ -320,9 +294,9 @@ async fn replies(raw: &mut Raw) -> Vec<String> {
                 format!("E {code}")
             }
             b'Z' => format!("Z {}", char::from(body[0])),
-            _ => ty.to_string(),
+            _ => char::from(ty).to_string(),
         });
-        if matches!(head[0], b'Z' | b'G') {
+        if matches!(ty, b'Z' | b'G') {
             return seen;
         }
     }
@@ -412,24 +386,8 @@ async fn statements_after_copy_from_stdin_run_after_its_data() {
     let (s, _c, _fp) = schema_server().await;
     let mut failures = copy_then_more(s.addr, "audb", "audb").await;
     if let Ok(pg) = std::env::var("AUDB_BAD_INPUT_PG") {
-        let admin = connect_str(&format!("{pg} dbname=postgres"))
-            .await
-            .expect("PostgreSQL");
-        admin
-            .batch_execute("DROP DATABASE IF EXISTS bad_copy_rest")
-            .await
-            .expect("drop database");
-        admin
-            .batch_execute("CREATE DATABASE bad_copy_rest")
-            .await
-            .expect("database");
-        let pgc = connect_str(&format!("{pg} dbname=bad_copy_rest"))
-            .await
-            .expect("PostgreSQL");
-        pgc.batch_execute(SCHEMA).await.expect("schema");
-        let port = super::common::pg_port(&pg);
-        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-        for f in copy_then_more(addr, "postgres", "bad_copy_rest").await {
+        let _pgc = postgres_database(&pg, "bad_copy_rest").await;
+        for f in copy_then_more(pg_addr(&pg), "postgres", "bad_copy_rest").await {
             failures.push(format!("PostgreSQL: {f}"));
         }
     }

@@ -527,23 +527,6 @@ async fn bad_parameters_and_unknown_names_in_the_extended_protocol() {
 /// that PostgreSQL, and where to reach it.
 pub(super) async fn postgres_with_schema(db: &str) -> Option<SocketAddr> {
     let pg = std::env::var("AUDB_BAD_INPUT_PG").ok()?;
-    let port = super::common::pg_port(&pg);
-    let admin = super::common::connect_str(&format!("{pg} dbname=postgres"))
-        .await
-        .expect("PostgreSQL");
-    admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {db}"))
-        .await
-        .expect("drop database");
-    admin
-        .batch_execute(&format!("CREATE DATABASE {db}"))
-        .await
-        .expect("database");
-    let pgc = super::common::connect_str(&format!("{pg} dbname={db}"))
-        .await
-        .expect("PostgreSQL");
-    pgc.batch_execute(super::common::SCHEMA)
-        .await
-        .expect("schema");
-    Some(SocketAddr::from(([127, 0, 0, 1], port)))
+    super::common::postgres_database(&pg, db).await;
+    Some(super::common::pg_addr(&pg))
 }

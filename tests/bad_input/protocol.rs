@@ -332,15 +332,7 @@ async fn protocol_violations_cost_only_the_connection() {
     let (s, c, fp) = schema_server().await;
     let mut failures = check(s.addr, "audb", "audb", false).await;
     if let Ok(pg) = std::env::var("AUDB_BAD_INPUT_PG") {
-        let port = super::common::pg_port(&pg);
-        for f in check(
-            SocketAddr::from(([127, 0, 0, 1], port)),
-            "postgres",
-            "postgres",
-            true,
-        )
-        .await
-        {
+        for f in check(super::common::pg_addr(&pg), "postgres", "postgres", true).await {
             failures.push(format!("PostgreSQL: {f}"));
         }
     }
@@ -360,8 +352,7 @@ async fn invalid_utf8_in_a_query_is_22021() {
     let (s, _c, fp) = schema_server().await;
     let mut failures = check_invalid_utf8(s.addr, "audb", "audb").await;
     if let Ok(pg) = std::env::var("AUDB_BAD_INPUT_PG") {
-        let port = super::common::pg_port(&pg);
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let addr = super::common::pg_addr(&pg);
         for f in check_invalid_utf8(addr, "postgres", "postgres").await {
             failures.push(format!("PostgreSQL: {f}"));
         }
@@ -545,12 +536,7 @@ async fn newer_minor_versions_and_protocol_options_are_negotiated() {
 fn startup_targets(addr: SocketAddr) -> Vec<(&'static str, SocketAddr, &'static str)> {
     let mut targets = vec![("audb", addr, "audb")];
     if let Ok(pg) = std::env::var("AUDB_BAD_INPUT_PG") {
-        let port = super::common::pg_port(&pg);
-        targets.push((
-            "PostgreSQL",
-            SocketAddr::from(([127, 0, 0, 1], port)),
-            "postgres",
-        ));
+        targets.push(("PostgreSQL", super::common::pg_addr(&pg), "postgres"));
     }
     targets
 }

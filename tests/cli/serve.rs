@@ -199,7 +199,7 @@ fn serve_tls_flags_offer_scram_sha_256_plus() {
         return;
     }
     let certs = tempfile::tempdir().expect("tempdir");
-    let (cert, key) = crate::tls::self_signed(certs.path());
+    let (cert, key) = crate::support::tls::self_signed(certs.path());
     let s = serve_after(
         Some("CREATE ROLE alice LOGIN PASSWORD 'pw'"),
         &[

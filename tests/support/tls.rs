@@ -1,5 +1,5 @@
 //! A throwaway self-signed TLS certificate for the tests that start a
-//! server with TLS (shared by several test binaries through `#[path]`).
+//! server with TLS (part of the shared `tests/support/` helpers).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
