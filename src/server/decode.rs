@@ -86,7 +86,7 @@ mod tests {
     fn ctx() -> EvalContext {
         EvalContext {
             now_micros: 0,
-            timezone_offset_secs: 0,
+            timezone: Default::default(),
             params: Vec::new(),
             catalog: None,
         }

@@ -13,7 +13,8 @@ use super::handlers::Conn;
 use super::sqlstate::{codes, fatal, warning};
 use super::{DATABASE_NAMES, PG_VERSION_NUM, server_version};
 use crate::catalog::roles;
-use crate::db::{Session, parse_timezone};
+use crate::db::Session;
+use crate::sql::timezone::TimeZone;
 use async_trait::async_trait;
 use futures::sink::{Sink, SinkExt};
 use parking_lot::Mutex;
@@ -44,9 +45,10 @@ const STARTUP_SETTINGS: &[&str] = &[
 ];
 
 /// Applies the settings a client sent at startup to `session`. Values audb
-/// cannot honour are left at their defaults, with a WARNING each (a
-/// PostgreSQL server would refuse the connection; refusing would lock out
-/// drivers that send their platform's zone name, say).
+/// cannot honour (a DateStyle other than ISO, an encoding other than
+/// UTF8) are left at their defaults, with a WARNING each (a PostgreSQL
+/// server would refuse the connection). A `TimeZone` is stored under its
+/// canonical name; an unknown one was refused before (as PostgreSQL does).
 fn apply_startup_settings(
     startup: &Startup,
     session: &mut Session,
@@ -59,13 +61,12 @@ fn apply_startup_settings(
             continue;
         }
         let value = match name.as_str() {
-            "timezone" if parse_timezone(value).is_none() => {
-                warnings.push(warning(
-                    "22023",
-                    format!("time zone \"{value}\" is not supported; the session uses UTC"),
-                ));
-                continue;
-            }
+            // A zone that does not exist refused the connection already
+            // (`startup_timezone_error`); the session keeps its canonical name.
+            "timezone" => match TimeZone::from_setting(value) {
+                Ok((_, name)) => name,
+                Err(_) => continue,
+            },
             "client_encoding" => {
                 let v = value.to_ascii_lowercase().replace('-', "");
                 if !matches!(v.as_str(), "utf8" | "unicode" | "auto") {
@@ -95,6 +96,24 @@ fn apply_startup_settings(
         applied.insert(name, value);
     }
     (applied, warnings)
+}
+
+/// PostgreSQL refuses a connection whose startup packet sets a `TimeZone`
+/// that names no zone: FATAL 22023 `invalid value for parameter
+/// "TimeZone": "x"`.
+fn startup_timezone_error(startup: &Startup) -> Option<PgWireError> {
+    let (_, value) = startup
+        .parameters
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("timezone"))?;
+    let e = TimeZone::from_setting(value).err()?;
+    let mut info = ErrorInfo::new(
+        "FATAL".to_owned(),
+        "22023".to_owned(),
+        format!("invalid value for parameter \"TimeZone\": \"{value}\""),
+    );
+    info.detail = e.detail().map(str::to_owned);
+    Some(PgWireError::UserError(Box::new(info)))
 }
 
 /// The ParameterStatus messages sent after authentication.
@@ -207,6 +226,9 @@ impl Conn {
                 codes::INVALID_CATALOG_NAME,
                 format!("database \"{database}\" does not exist"),
             ));
+        }
+        if let Some(e) = startup_timezone_error(startup) {
+            return Err(e);
         }
         if !self.shared.acquire_session() {
             return Err(fatal(

@@ -24,6 +24,7 @@ pub mod select;
 mod srf;
 mod subquery;
 mod table_func;
+pub mod timezone;
 pub mod types;
 
 use error::{SqlError, SqlResult};

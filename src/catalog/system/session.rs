@@ -103,7 +103,7 @@ pub fn default_value(name: &str) -> Option<String> {
 pub fn output_context(snapshot: &Snapshot, session: &crate::db::Session) -> EvalContext {
     EvalContext {
         now_micros: 0,
-        timezone_offset_secs: session.timezone_offset_secs(),
+        timezone: session.time_zone(),
         params: Vec::new(),
         catalog: Some(session_catalog(snapshot, &session.user, &session.settings)),
     }

@@ -91,7 +91,8 @@ fn scaled(mantissa: i128, scale: u32, target_scale: u32) -> Bound {
 
 fn bound_for(ctx: &dyn PredContext, d: &Datum, dt: DataType, ty: ColumnType) -> SqlResult<Bound> {
     use crate::index::encode;
-    let off = i64::from(ctx.timezone_offset_secs()) * 1_000_000;
+    use crate::sql::scalar::cast::{text_to_timestamptz, zone_local_to_utc, zone_utc_to_local};
+    let tz = ctx.time_zone();
     let int_target = match ty {
         ColumnType::Numeric { scale, .. } => Some(u32::from(scale)),
         ColumnType::SmallInt | ColumnType::Int | ColumnType::BigInt => Some(0),
@@ -161,22 +162,21 @@ fn bound_for(ctx: &dyn PredContext, d: &Datum, dt: DataType, ty: ColumnType) -> 
         }
         (Datum::Date(v), ColumnType::Date) => Bound::Exact(*v),
         (Datum::Timestamp(t), ColumnType::Date) => ratio(i128::from(*t), i128::from(DAY_MICROS)),
-        (Datum::TimestampTz(t), ColumnType::Date) => {
-            ratio(i128::from(*t) + i128::from(off), i128::from(DAY_MICROS))
-        }
+        (Datum::TimestampTz(t), ColumnType::Date) => ratio(
+            i128::from(zone_utc_to_local(*t, tz)?),
+            i128::from(DAY_MICROS),
+        ),
         (Datum::Text(s), ColumnType::Date) => Bound::Exact(encode::parse_date(s)?),
         (Datum::Timestamp(t), ColumnType::Timestamp)
         | (Datum::TimestampTz(t), ColumnType::TimestampTz) => Bound::Exact(*t),
         (Datum::Date(d), ColumnType::Timestamp) => Bound::Exact(d.saturating_mul(DAY_MICROS)),
         (Datum::Date(d), ColumnType::TimestampTz) => {
-            Bound::Exact(d.saturating_mul(DAY_MICROS).saturating_sub(off))
+            Bound::Exact(zone_local_to_utc(d.saturating_mul(DAY_MICROS), tz)?)
         }
-        (Datum::TimestampTz(t), ColumnType::Timestamp) => Bound::Exact(t.saturating_add(off)),
-        (Datum::Timestamp(t), ColumnType::TimestampTz) => Bound::Exact(t.saturating_sub(off)),
+        (Datum::TimestampTz(t), ColumnType::Timestamp) => Bound::Exact(zone_utc_to_local(*t, tz)?),
+        (Datum::Timestamp(t), ColumnType::TimestampTz) => Bound::Exact(zone_local_to_utc(*t, tz)?),
         (Datum::Text(s), ColumnType::Timestamp) => Bound::Exact(encode::parse_timestamp(s)?),
-        (Datum::Text(s), ColumnType::TimestampTz) => {
-            Bound::Exact(encode::parse_timestamptz(s, ctx.timezone_offset_secs())?)
-        }
+        (Datum::Text(s), ColumnType::TimestampTz) => Bound::Exact(text_to_timestamptz(s, tz)?),
         _ => return Err(mismatch()),
     })
 }

@@ -329,6 +329,11 @@ impl Binder<'_> {
                 }
                 bind_func::call(self, name, args)
             }
+            e @ (Expr::AtTimeZone { .. } | Expr::Function(_))
+                if super::at_time_zone::is_at_time_zone(e) =>
+            {
+                super::at_time_zone::bind(self, e)
+            }
             Expr::Function(f) => match super::record::row_call(f) {
                 Some(items) => self.row_constructor(&items),
                 None => bind_func::function(self, f),

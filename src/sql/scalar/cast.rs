@@ -13,6 +13,7 @@ use crate::index::encode::{
 };
 use crate::sql::decimal::Decimal;
 use crate::sql::error::{SqlError, SqlResult, SqlState};
+use crate::sql::timezone::TimeZone;
 use crate::sql::types::{DataType, Datum};
 
 /// 22003 `integer out of range` and its smallint/bigint siblings.
@@ -88,7 +89,7 @@ fn bad_value(from: DataType, to: DataType) -> SqlError {
 /// Casts `d` from type `from` to type `to` with explicit-cast semantics
 /// (`CAST(d AS to)`): `1.5::int` = 2, `2.5::float8::int` = 2,
 /// `'1.5'::int` is 22P02, `300::int2::int`… NULL stays NULL. Timestamps with
-/// time zone use `ctx.timezone_offset_secs`; `'now'`/`'today'` use
+/// time zone use `ctx.timezone`; `'now'`/`'today'` use
 /// `ctx.now_micros`.
 pub fn cast(d: Datum, from: DataType, to: DataType, ctx: &EvalContext) -> SqlResult<Datum> {
     use DataType as T;
@@ -216,22 +217,61 @@ pub(crate) fn micros_to_date(m: i64) -> i64 {
     }
 }
 
-/// Local (session zone) microseconds to UTC.
+/// Local (session zone) microseconds to UTC (a wall-clock time skipped or
+/// repeated by a DST change resolves as PostgreSQL does, see
+/// [`TimeZone::offset_for_local`]).
 pub(crate) fn local_to_utc(m: i64, ctx: &EvalContext) -> SqlResult<i64> {
-    shift(m, -i64::from(ctx.timezone_offset_secs))
+    zone_local_to_utc(m, &ctx.timezone)
 }
 
 /// UTC microseconds to local (session zone).
 pub(crate) fn utc_to_local(m: i64, ctx: &EvalContext) -> SqlResult<i64> {
-    shift(m, i64::from(ctx.timezone_offset_secs))
+    zone_utc_to_local(m, &ctx.timezone)
+}
+
+/// Local microseconds in `tz` to UTC (infinities preserved).
+pub(crate) fn zone_local_to_utc(m: i64, tz: &TimeZone) -> SqlResult<i64> {
+    match tz.fixed_offset() {
+        Some(off) => shift(m, -i64::from(off)),
+        None if is_infinite(m) => Ok(m),
+        None => shift(m, -i64::from(tz.offset_for_local(m))),
+    }
+}
+
+/// UTC microseconds to local time in `tz` (infinities preserved).
+pub(crate) fn zone_utc_to_local(m: i64, tz: &TimeZone) -> SqlResult<i64> {
+    match tz.fixed_offset() {
+        Some(off) => shift(m, i64::from(off)),
+        None if is_infinite(m) => Ok(m),
+        None => shift(m, i64::from(tz.offset_at_utc(m))),
+    }
+}
+
+fn is_infinite(m: i64) -> bool {
+    m == MICROS_POS_INFINITY || m == MICROS_NEG_INFINITY
 }
 
 fn shift(m: i64, secs: i64) -> SqlResult<i64> {
-    if m == MICROS_POS_INFINITY || m == MICROS_NEG_INFINITY {
+    if is_infinite(m) {
         return Ok(m);
     }
     m.checked_add(secs * 1_000_000)
         .ok_or_else(datetime::timestamp_out_of_range)
+}
+
+/// Text as `timestamptz` in the session zone: a zone written in the text
+/// wins; otherwise the wall-clock time is resolved in the session zone
+/// (DST included).
+pub(crate) fn text_to_timestamptz(s: &str, tz: &TimeZone) -> SqlResult<i64> {
+    if let Some(off) = tz.fixed_offset() {
+        return Ok(parse_timestamptz(s, off)?);
+    }
+    // Parsing at two offsets tells whether the text carries its own zone.
+    let at_utc = parse_timestamptz(s, 0)?;
+    if parse_timestamptz(s, 1)? != at_utc {
+        return zone_local_to_utc(at_utc, tz);
+    }
+    Ok(at_utc)
 }
 
 fn syntax(ty: &str, s: &str) -> SqlError {
@@ -321,7 +361,7 @@ pub(crate) fn parse_text(s: &str, to: DataType, ctx: &EvalContext) -> SqlResult<
         },
         T::TimestampTz => match special_datetime(s, ctx) {
             Some(m) => Datum::TimestampTz(local_to_utc(m?, ctx)?),
-            None => Datum::TimestampTz(parse_timestamptz(s, ctx.timezone_offset_secs)?),
+            None => Datum::TimestampTz(text_to_timestamptz(s, &ctx.timezone)?),
         },
         T::Interval => Datum::Interval(datetime::parse_interval(s)?),
         T::TextArray => Datum::TextArray(parse_text_array(s)?),

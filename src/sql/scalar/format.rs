@@ -32,7 +32,7 @@ pub fn format_text(d: &Datum, ty: DataType, ctx: &EvalContext) -> Option<String>
         Datum::Array(items) => super::array::format_array(items, ty, ctx),
         Datum::Date(days) => format_date(*days),
         Datum::Timestamp(m) => format_timestamp(*m),
-        Datum::TimestampTz(m) => format_timestamptz(*m, ctx.timezone_offset_secs),
+        Datum::TimestampTz(m) => format_timestamptz(*m, ctx.timezone.offset_at_utc(*m)),
         Datum::Interval(iv) => format_interval(iv),
         Datum::Record(fields) => super::record::format_record(fields, ty, ctx),
     })

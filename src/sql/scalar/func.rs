@@ -274,6 +274,7 @@ pub(crate) fn call(
             }
             Datum::Text(s.repeat(n))
         }
+        F::Timezone => super::at_time_zone::eval(a0, &args[1])?,
         F::DateTrunc => match &args[1] {
             Datum::Timestamp(m) => Datum::Timestamp(datetime::date_trunc(
                 text(a0)?,
@@ -303,7 +304,7 @@ pub(crate) fn call(
                     utc_to_local(*m, ctx)?,
                     *m,
                     false,
-                    Some(ctx.timezone_offset_secs),
+                    Some(ctx.timezone.offset_at_utc(*m)),
                     "timestamp with time zone",
                 )?,
                 Datum::Date(d) => {

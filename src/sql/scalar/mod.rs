@@ -14,13 +14,14 @@
 //! [`compare_datums`] its sort order.
 
 mod array;
+mod at_time_zone;
 mod bind;
 mod bind_array;
 mod bind_func;
 mod bind_literal;
 mod bind_ops;
 mod bind_subquery;
-mod cast;
+pub(crate) mod cast;
 mod catalog_func;
 mod coerce;
 mod datetime;
@@ -226,6 +227,9 @@ pub enum Func {
     ToJson,
     /// `parse_ident(text [, strict])`.
     ParseIdent,
+    /// `timezone(zone, x)` / `x AT TIME ZONE zone`: arguments zone (text or
+    /// interval), then the timestamp or timestamptz.
+    Timezone,
     /// A catalog or session function (`format_type`, `current_schema`, …)
     /// or a regular-expression match.
     Catalog(catalog_func::CatalogFunc),
@@ -701,8 +705,8 @@ impl Params {
 pub struct EvalContext {
     /// The statement timestamp (`now()`), microseconds since 1970 UTC.
     pub now_micros: i64,
-    /// The session time zone as a fixed offset east of UTC, in seconds.
-    pub timezone_offset_secs: i32,
+    /// The session time zone (`TimeZone`).
+    pub timezone: crate::sql::timezone::TimeZone,
     /// Parameter values (`$1` is index 0), already of the bound types.
     pub params: Vec<Datum>,
     /// The catalog and session that catalog functions read (`None`:

@@ -249,10 +249,34 @@ fn datetime_op(
 ) -> Option<SqlResult<Datum>> {
     use BinaryOp::{Add, Div, Mul, Sub};
     use Datum as D;
+    // As PostgreSQL's timestamptz_pl_interval: months, then days, move the
+    // wall clock of the session zone (so `+ 1 day` across a DST change
+    // keeps the local time); the time part moves the instant.
     let tz_shift = |m: i64, iv: &Interval, sign: i64| -> SqlResult<Datum> {
-        let local = utc_to_local(m, ctx)?;
-        let moved = add_interval(local, iv, sign)?;
-        Ok(D::TimestampTz(local_to_utc(moved, ctx)?))
+        let mut t = m;
+        for part in [
+            Interval {
+                months: iv.months,
+                days: 0,
+                micros: 0,
+            },
+            Interval {
+                months: 0,
+                days: iv.days,
+                micros: 0,
+            },
+        ] {
+            if part.months != 0 || part.days != 0 {
+                let moved = add_interval(utc_to_local(t, ctx)?, &part, sign)?;
+                t = local_to_utc(moved, ctx)?;
+            }
+        }
+        let time = Interval {
+            months: 0,
+            days: 0,
+            micros: iv.micros,
+        };
+        Ok(D::TimestampTz(add_interval(t, &time, sign)?))
     };
     Some(match (op, l, r) {
         (Add, D::Date(d), D::Int(n)) | (Add, D::Int(n), D::Date(d)) => date_plus_days(*d, *n),

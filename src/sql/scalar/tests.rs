@@ -48,7 +48,7 @@ fn ctx() -> EvalContext {
     EvalContext {
         // 2024-03-15 12:34:56 UTC
         now_micros: 1_710_506_096_000_000,
-        timezone_offset_secs: 0,
+        timezone: crate::sql::timezone::TimeZone::UTC,
         params: vec![],
         catalog: None,
     }
@@ -476,7 +476,7 @@ fn bind_as_assigns_like_insert() {
 #[test]
 fn timestamptz_follows_the_session_offset() {
     let mut ctx = ctx();
-    ctx.timezone_offset_secs = 8 * 3600;
+    ctx.timezone = crate::sql::timezone::TimeZone::fixed(8 * 3600);
     let b = bind_sql("timestamptz '2024-01-01 00:00:00'").unwrap();
     let d = eval(&b, &[], &ctx).unwrap();
     assert_eq!(
@@ -485,6 +485,96 @@ fn timestamptz_follows_the_session_offset() {
     );
     let b = bind_sql("now()::date").unwrap();
     assert_eq!(eval(&b, &[], &ctx).unwrap(), Datum::Date(19_797));
+}
+
+/// Values in a session zone with DST, as PostgreSQL 15 prints them under
+/// `SET TimeZone = 'America/New_York'` (and `'UTC+8'`, eight hours west).
+#[test]
+fn timestamptz_follows_the_session_zone_rules() {
+    let mut ctx = ctx();
+    let (ny, _) = crate::sql::timezone::TimeZone::from_setting("America/New_York").unwrap();
+    ctx.timezone = ny;
+    let show = |sql: &str, ctx: &EvalContext| {
+        let b = bind_sql(sql).unwrap();
+        let d = eval(&b, &[], ctx).unwrap();
+        format_text(&d, b.ty, ctx).unwrap()
+    };
+    for (sql, want) in [
+        (
+            "'2024-07-01 12:00+00'::timestamptz",
+            "2024-07-01 08:00:00-04",
+        ),
+        (
+            "'2024-01-01 12:00+00'::timestamptz",
+            "2024-01-01 07:00:00-05",
+        ),
+        ("'2024-03-10 02:30'::timestamptz", "2024-03-10 03:30:00-04"),
+        // Days and months move the wall clock, the time part the instant.
+        (
+            "timestamptz '2024-03-09 12:00-05' + interval '24 hours'",
+            "2024-03-10 13:00:00-04",
+        ),
+        (
+            "timestamptz '2024-03-09 12:00-05' + interval '1 day'",
+            "2024-03-10 12:00:00-04",
+        ),
+        (
+            "timestamptz '2024-03-09 12:00-05' + interval '1 day 1 hour'",
+            "2024-03-10 13:00:00-04",
+        ),
+        (
+            "timestamptz '2024-11-03 12:00-04' - interval '1 mon 1 day 2 hours'",
+            "2024-10-02 09:00:00-04",
+        ),
+        ("'2024-11-03 01:30'::timestamptz", "2024-11-03 01:30:00-05"),
+        (
+            "'2024-07-01 12:00 +02'::timestamptz",
+            "2024-07-01 06:00:00-04",
+        ),
+        (
+            "'2024-07-01 12:00'::timestamp::timestamptz",
+            "2024-07-01 12:00:00-04",
+        ),
+        ("date '2024-07-01'::timestamptz", "2024-07-01 00:00:00-04"),
+        (
+            "date_trunc('day', '2024-11-03 12:00+00'::timestamptz)",
+            "2024-11-03 00:00:00-04",
+        ),
+        (
+            "date_trunc('day', timestamptz '2024-03-10 12:00+00')",
+            "2024-03-10 00:00:00-05",
+        ),
+        (
+            "extract(timezone from '2024-07-01 12:00+00'::timestamptz)",
+            "-14400",
+        ),
+        (
+            "extract(timezone_hour from '2024-01-01 12:00+00'::timestamptz)",
+            "-5",
+        ),
+        ("'2024-03-10 03:00+00'::timestamptz::date", "2024-03-09"),
+        (
+            "'2024-07-01 12:00+00'::timestamptz::timestamp",
+            "2024-07-01 08:00:00",
+        ),
+        (
+            "timestamptz '2024-03-09 12:00-05' + interval '1 day'",
+            "2024-03-10 12:00:00-04",
+        ),
+    ] {
+        assert_eq!(show(sql, &ctx), want, "{sql}");
+    }
+    ctx.timezone = crate::sql::timezone::TimeZone::from_setting("UTC+8")
+        .unwrap()
+        .0;
+    assert_eq!(
+        show("'2024-01-01 00:00+00'::timestamptz", &ctx),
+        "2023-12-31 16:00:00-08"
+    );
+    assert_eq!(
+        show("'2024-01-01 00:00'::timestamptz", &ctx),
+        "2024-01-01 00:00:00-08"
+    );
 }
 
 #[test]

@@ -85,12 +85,7 @@ pub fn assign(
         }
         Kind::Integer | Kind::Real => number(name, value, k)?,
         Kind::String => match key.as_str() {
-            "timezone" => timezone(value).ok_or_else(|| {
-                SqlError::new(
-                    SqlState::InvalidParameterValue,
-                    format!("invalid value for parameter \"TimeZone\": \"{value}\""),
-                )
-            })?,
+            "timezone" => timezone(value)?,
             "datestyle" => datestyle(value, current("datestyle").as_deref())?,
             "client_encoding" => {
                 let v = value.to_ascii_lowercase().replace(['-', '_'], "");
@@ -314,56 +309,30 @@ fn datestyle(value: &str, current: Option<&str>) -> SqlResult<String> {
     Ok(format!("{style}, {order}"))
 }
 
-/// `TimeZone`: a number of hours becomes PostgreSQL's `<+08>-08`; a zone
-/// name takes its usual spelling; anything audb cannot turn into an
-/// offset is `None`.
-fn timezone(value: &str) -> Option<String> {
-    let v = value.trim();
-    if let Ok(hours) = v.parse::<f64>() {
-        if !hours.is_finite() || hours.abs() >= 168.0 {
-            return None;
+/// `TimeZone` (PostgreSQL's `check_timezone`, see
+/// [`TimeZone::from_setting`]): the name `SHOW` prints, `<+08>-08` for `8`,
+/// `Asia/Shanghai` for `asia/shanghai`, `UTC+8` for `utc+8`; 22023 for
+/// anything that names no zone.
+fn timezone(value: &str) -> SqlResult<String> {
+    use crate::sql::timezone::{SettingError, TimeZone};
+    match TimeZone::from_setting(value) {
+        Ok((_, name)) => Ok(name),
+        Err(SettingError::LeapSeconds) => Err(SqlError::new(
+            SqlState::InvalidParameterValue,
+            format!("time zone \"{value}\" appears to use leap seconds"),
+        )
+        .with_detail("PostgreSQL does not support leap seconds.")),
+        Err(e) => {
+            let err = SqlError::new(
+                SqlState::InvalidParameterValue,
+                format!("invalid value for parameter \"TimeZone\": \"{value}\""),
+            );
+            Err(match e.detail() {
+                Some(d) => err.with_detail(d),
+                None => err,
+            })
         }
-        let secs = (hours * 3600.0).round() as i64;
-        let fmt = |s: i64, sign_plus: bool| {
-            let (h, m) = (s.abs() / 3600, s.abs() % 3600 / 60);
-            let sign = if sign_plus { '+' } else { '-' };
-            if m == 0 {
-                format!("{sign}{h:02}")
-            } else {
-                format!("{sign}{h:02}:{m:02}")
-            }
-        };
-        let out = format!("<{}>{}", fmt(secs, secs >= 0), fmt(secs, secs < 0));
-        return crate::db::parse_timezone(&out).map(|_| out);
     }
-    const NAMES: &[&str] = &[
-        "UTC",
-        "GMT",
-        "Etc/UTC",
-        "Universal",
-        "Zulu",
-        "PRC",
-        "Asia/Shanghai",
-        "Asia/Chongqing",
-        "Asia/Hong_Kong",
-        "Asia/Taipei",
-        "Asia/Singapore",
-        "Asia/Macau",
-        "Asia/Tokyo",
-        "Asia/Seoul",
-        "Asia/Kolkata",
-        "Asia/Calcutta",
-    ];
-    if v.eq_ignore_ascii_case("z") {
-        return None;
-    }
-    crate::db::parse_timezone(v)?;
-    Some(
-        NAMES
-            .iter()
-            .find(|n| n.eq_ignore_ascii_case(v))
-            .map_or_else(|| v.to_owned(), |n| (*n).to_owned()),
-    )
 }
 
 /// A time setting as `SHOW` prints it (`1500ms`, `10s`, `2min`, `1h`,
