@@ -2,17 +2,21 @@
 //! benchmarks call. `Db::execute(session, sql)` parses, plans and runs
 //! statements over one snapshot each.
 
+mod result_cache;
+
 use crate::exec::parallel::Cancel;
 use crate::sql::error::{SqlError, SqlResult, SqlState};
 use crate::sql::relation::{Column, Relation};
 use crate::sql::scalar::{EvalContext, Params};
 use crate::sql::select::{QueryCtx, run_query};
+use crate::sql::timezone::TimeZone;
 use crate::sql::types::{DataType, Datum};
 use crate::sql::{ddl, dml, role};
 use crate::storage::{Options, Store};
 use parking_lot::Mutex;
+use result_cache::ResultCache;
 use sqlparser::ast::{Expr, Statement, Visit, Visitor};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::Arc;
@@ -79,12 +83,19 @@ impl Session {
         }
     }
 
-    /// The session time zone as a fixed offset east of UTC, in seconds.
-    pub fn timezone_offset_secs(&self) -> i32 {
+    /// The session time zone (`TimeZone`; UTC if the setting is somehow
+    /// not a zone, which `SET` and `set_config` never let through).
+    pub fn time_zone(&self) -> TimeZone {
         self.settings
             .get("timezone")
             .and_then(|tz| parse_timezone(tz))
-            .unwrap_or(0)
+            .unwrap_or_default()
+    }
+
+    /// The session zone's offset east of UTC now, in seconds (COPY's
+    /// timestamptz input still takes a fixed offset).
+    pub fn timezone_offset_secs(&self) -> i32 {
+        self.time_zone().offset_at_utc(now_micros())
     }
 
     /// `statement_timeout` as a duration (`None` = no timeout).
@@ -95,48 +106,10 @@ impl Session {
     }
 }
 
-/// Parses a time zone setting into a fixed offset (seconds east of UTC).
-/// Named zones are limited to common fixed-offset ones.
-pub fn parse_timezone(tz: &str) -> Option<i32> {
-    let t = tz.trim().trim_matches('\'');
-    if let Some(offset) = crate::catalog::system::bracketed_offset(t) {
-        return Some(offset);
-    }
-    let named = match t.to_ascii_lowercase().as_str() {
-        "utc" | "gmt" | "z" | "zulu" | "etc/utc" | "universal" => Some(0),
-        "asia/shanghai" | "prc" | "asia/chongqing" | "asia/hong_kong" | "asia/taipei"
-        | "asia/singapore" | "asia/macau" => Some(8 * 3600),
-        "asia/tokyo" | "asia/seoul" => Some(9 * 3600),
-        "asia/kolkata" | "asia/calcutta" => Some(5 * 3600 + 1800),
-        _ => None,
-    };
-    if named.is_some() {
-        return named;
-    }
-    let s = t
-        .strip_prefix("UTC")
-        .or_else(|| t.strip_prefix("GMT"))
-        .unwrap_or(t);
-    let (sign, rest) = match s.as_bytes().first()? {
-        b'+' => (1, &s[1..]),
-        b'-' => (-1, &s[1..]),
-        b'0'..=b'9' => (1, s),
-        _ => return None,
-    };
-    let (h, m) = match rest.split_once(':') {
-        Some((h, m)) => (h.parse::<i32>().ok()?, m.parse::<i32>().ok()?),
-        None => (rest.parse::<i32>().ok()?, 0),
-    };
-    if h > 15 || m > 59 {
-        return None;
-    }
-    Some(sign * (h * 3600 + m * 60))
-}
-
-/// Cached results of read-only queries, valid for one snapshot version.
-struct ResultCache {
-    version: u64,
-    entries: HashMap<CacheKey, Arc<Relation>>,
+/// Parses a `TimeZone` setting as PostgreSQL does (see
+/// [`TimeZone::from_setting`]): `None` if it names no zone.
+pub fn parse_timezone(tz: &str) -> Option<TimeZone> {
+    TimeZone::from_setting(tz).ok().map(|(zone, _)| zone)
 }
 
 /// What a cached result depends on besides the snapshot version: the
@@ -163,13 +136,10 @@ fn settings_hash(session: &Session) -> u64 {
     h.finish()
 }
 
-/// Most cached results per snapshot version.
-const RESULT_CACHE_ENTRIES_MAX: usize = 1024;
-
 /// An open audb database.
 pub struct Db {
     store: Store,
-    cache: Mutex<ResultCache>,
+    cache: Mutex<ResultCache<CacheKey>>,
     /// Each statement's memory budget (`query_memory_limit`).
     query_memory_limit: u64,
 }
@@ -252,10 +222,7 @@ impl Db {
     pub fn with_store(store: Store) -> Db {
         Db {
             store,
-            cache: Mutex::new(ResultCache {
-                version: 0,
-                entries: HashMap::new(),
-            }),
+            cache: Mutex::new(ResultCache::new()),
             query_memory_limit: crate::exec::ExecConfig::default().query_memory_limit,
         }
     }
@@ -330,10 +297,7 @@ impl Db {
 
     /// The cached result of `key` if the snapshot is still `version`.
     fn cached(&self, key: &CacheKey, version: u64) -> Option<Arc<Relation>> {
-        let cache = self.cache.lock();
-        (cache.version == version)
-            .then(|| cache.entries.get(key).cloned())
-            .flatten()
+        self.cache.lock().get(key, version)
     }
 
     /// [`Db::run`] with the result cached under `cache_key` (if any).
@@ -349,19 +313,16 @@ impl Db {
             .cancel
             .store(false, std::sync::atomic::Ordering::Relaxed);
         let snapshot = self.store.snapshot();
-        let tz = session.timezone_offset_secs();
-        if let Some(key) = &cache_key {
-            let cache = self.cache.lock();
-            if cache.version == snapshot.version()
-                && let Some(hit) = cache.entries.get(key)
-            {
-                return Ok(StatementResult::Rows(hit.clone()));
-            }
+        let tz = session.time_zone();
+        if let Some(key) = &cache_key
+            && let Some(hit) = self.cached(key, snapshot.version())
+        {
+            return Ok(StatementResult::Rows(hit));
         }
         let catalog = crate::catalog::system::statement_catalog(&snapshot, session);
         let eval = EvalContext {
             now_micros: now_micros(),
-            timezone_offset_secs: tz,
+            timezone: tz,
             params: params.to_vec(),
             catalog: Some(catalog.handle()),
         };
@@ -382,15 +343,9 @@ impl Db {
         catalog.apply_changes(session);
         self.log_if_slow(session, &ctx, stmt, started.elapsed());
         if let (Some(key), StatementResult::Rows(rel)) = (cache_key, &result) {
-            let mut cache = self.cache.lock();
-            if cache.version != snapshot.version() {
-                cache.version = snapshot.version();
-                cache.entries.clear();
-            }
-            if cache.entries.len() >= RESULT_CACHE_ENTRIES_MAX {
-                cache.entries.clear();
-            }
-            cache.entries.insert(key, rel.clone());
+            let evicted = self.cache.lock().insert(key, rel, snapshot.version());
+            // Freed here, after the lock is released.
+            drop(evicted);
         }
         Ok(result)
     }
@@ -410,7 +365,7 @@ impl Db {
         let snapshot = self.store.snapshot();
         let eval = EvalContext {
             now_micros: now_micros(),
-            timezone_offset_secs: session.timezone_offset_secs(),
+            timezone: session.time_zone(),
             params: Vec::new(),
             catalog: Some(crate::catalog::system::session_catalog(
                 &snapshot,
@@ -477,7 +432,7 @@ impl Db {
         let snapshot = self.store.snapshot();
         let eval = EvalContext {
             now_micros: now_micros(),
-            timezone_offset_secs: session.timezone_offset_secs(),
+            timezone: session.time_zone(),
             params: vec![Datum::Null; n],
             catalog: Some(crate::catalog::system::session_catalog(
                 &snapshot,
@@ -631,13 +586,22 @@ impl Db {
                 ..
             } => {
                 let name = variable.to_string().to_lowercase();
+                // `search_path` is a list of names: PostgreSQL quotes each
+                // element only where needed (`"public"` shows `public`).
+                let list = name == "search_path";
+                let item = |s: String| match list {
+                    true => crate::sql::scalar::quote_ident(&s),
+                    false => s,
+                };
                 let value = values
                     .iter()
                     .map(|v| match v {
                         Expr::Value(v) => match &v.value {
-                            sqlparser::ast::Value::SingleQuotedString(s) => s.clone(),
+                            sqlparser::ast::Value::SingleQuotedString(s) => item(s.clone()),
                             other => other.to_string(),
                         },
+                        Expr::Identifier(id) if id.quote_style.is_some() => item(id.value.clone()),
+                        Expr::Identifier(id) if list => item(id.value.to_lowercase()),
                         other => other.to_string(),
                     })
                     .collect::<Vec<_>>()
@@ -756,6 +720,49 @@ mod tests {
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
+    }
+
+    /// `SET` values as PostgreSQL 15 shows them: `search_path` elements
+    /// quoted only where needed, a quoted zone name unquoted.
+    #[test]
+    fn set_values_show_as_postgres_does() {
+        let (db, _dir) = super::temp_db(None);
+        let mut s = Session::new("t");
+        for (set, name, shown) in [
+            ("SET search_path = \"public\"", "search_path", "public"),
+            (
+                "SET search_path = \"Public\", foo",
+                "search_path",
+                "\"Public\", foo",
+            ),
+            (
+                "SET search_path = public, \"$user\"",
+                "search_path",
+                "public, \"$user\"",
+            ),
+            ("SET search_path = 'a, b'", "search_path", "\"a, b\""),
+            (
+                "SET TimeZone = \"europe/berlin\"",
+                "timezone",
+                "Europe/Berlin",
+            ),
+            ("SET TIME ZONE 'utc+8'", "timezone", "UTC+8"),
+        ] {
+            db.execute(&mut s, set).expect(set);
+            assert_eq!(
+                s.settings.get(name).map(String::as_str),
+                Some(shown),
+                "{set}"
+            );
+        }
+        let e = db.execute(&mut s, "SET TimeZone = 'nowhere'").unwrap_err();
+        assert_eq!(
+            (e.state.code(), e.message.as_str()),
+            (
+                "22023",
+                "invalid value for parameter \"TimeZone\": \"nowhere\""
+            )
+        );
     }
 
     #[test]

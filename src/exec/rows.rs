@@ -202,11 +202,7 @@ fn extract(
         let mut values = vec![Datum::Null; ids.len()];
         match *col {
             Fetch::Key => {
-                for (i, r) in ids.iter().enumerate() {
-                    if let Some(k) = snap.key_of_live(*r)? {
-                        values[i] = decode_key(k);
-                    }
-                }
+                snap.keys_of_live(&ids, &mut |i, k| values[i] = decode_key(k))?;
             }
             Fetch::Tag(id, ty) => match ty.kind() {
                 TagKind::Flag => {

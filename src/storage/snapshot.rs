@@ -534,6 +534,31 @@ impl TableSnapshot {
         Ok(None)
     }
 
+    /// [`key_of_live`](TableSnapshot::key_of_live) for many rows at once:
+    /// the key of each row of `rows` (ascending, live), passed to `found`
+    /// with the row's position in `rows`; rows without a key are skipped.
+    /// Rows close together in a segment are read as one run.
+    pub fn keys_of_live(&self, rows: &[RowId], found: &mut dyn FnMut(usize, Key)) -> Result<()> {
+        let s = &self.state;
+        let mut pending: Vec<usize> = (0..rows.len()).collect();
+        for mem in [Some(&s.active), s.frozen.as_ref()].into_iter().flatten() {
+            pending.retain(|&p| match mem.keys.key_of(rows[p]) {
+                Some(k) => {
+                    found(p, k);
+                    false
+                }
+                None => true,
+            });
+        }
+        for seg in s.segments.segments.iter().rev() {
+            if pending.is_empty() {
+                break;
+            }
+            seg.keys_of(rows, &mut pending, found)?;
+        }
+        Ok(())
+    }
+
     /// The value of one row's column (`None` for NULL or a dead row): a
     /// lookup in the newest level that touched the row, not a scan.
     pub fn row_value(&self, col: ColumnId, row: RowId) -> Result<Option<Value>> {

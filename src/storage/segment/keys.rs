@@ -16,6 +16,11 @@ use crate::storage::error::{Result, StorageError};
 use crate::storage::limits::KEY_BYTES_MAX;
 use std::cmp::Ordering;
 
+/// The largest gap, in keys, between two rows read as one run by
+/// [`KeySection::keys_of`]: 1,024 keys are 8 KiB of offsets, so a run never
+/// verifies much more than the keys it returns.
+const RUN_GAP_MAX: u64 = 1024;
+
 /// Writes the key section of `keys` through `out`; returns the key type.
 ///
 /// Fails on mixed key types, duplicates and over-long keys.
@@ -149,6 +154,109 @@ impl KeySection {
     /// First row id and one past the last.
     pub fn rows(&self) -> (RowId, u64) {
         (self.first_row, u64::from(self.first_row) + self.count)
+    }
+
+    /// The keys of `rows` (ascending) that lie in this block, each passed
+    /// to `found` with its position in `rows`; the positions of rows
+    /// outside the block stay in `pending` (ascending positions into
+    /// `rows`). Rows close together are read as one run: the offsets and
+    /// bytes of a run are verified once instead of once per key.
+    pub fn keys_of(
+        &self,
+        bytes: &[u8],
+        rows: &[RowId],
+        pending: &mut Vec<usize>,
+        file: &str,
+        found: &mut dyn FnMut(usize, Key),
+    ) -> Result<()> {
+        let (first, end) = self.rows();
+        let inside = |pos: &usize| {
+            let r = rows[*pos];
+            r >= first && u64::from(r) < end
+        };
+        let hits: Vec<(usize, u64)> = pending
+            .iter()
+            .filter(|p| inside(p))
+            .map(|&p| (p, u64::from(rows[p] - first)))
+            .collect();
+        if hits.is_empty() || self.key_type.is_none() {
+            return Ok(());
+        }
+        pending.retain(|p| !inside(p));
+        let mut start = 0;
+        while start < hits.len() {
+            let mut stop = start + 1;
+            while stop < hits.len() && hits[stop].1 - hits[stop - 1].1 <= RUN_GAP_MAX {
+                stop += 1;
+            }
+            self.read_run(bytes, &hits[start..stop], file, found)?;
+            start = stop;
+        }
+        Ok(())
+    }
+
+    /// Reads the keys of `run` (positions and ascending key indexes that
+    /// lie close together).
+    fn read_run(
+        &self,
+        bytes: &[u8],
+        run: &[(usize, u64)],
+        file: &str,
+        found: &mut dyn FnMut(usize, Key),
+    ) -> Result<()> {
+        let (Some(&(_, lo)), Some(&(_, hi))) = (run.first(), run.last()) else {
+            return Ok(());
+        };
+        let bad = |what: &str| corrupt(file, self.region.offset() as u64, what.to_owned());
+        let at = |index: u64| {
+            usize::try_from(index)
+                .ok()
+                .and_then(|i| i.checked_mul(8))
+                .ok_or_else(|| bad("index overflow"))
+        };
+        let word = |slice: &[u8], i: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&slice[i * 8..i * 8 + 8]);
+            u64::from_le_bytes(w)
+        };
+        match self.key_type {
+            Some(KeyType::BigInt) => {
+                let ints = self.region.read(bytes, at(lo)?, at(hi - lo + 1)?, file)?;
+                for &(pos, index) in run {
+                    found(
+                        pos,
+                        Key::Int(word(ints, (index - lo) as usize).cast_signed()),
+                    );
+                }
+            }
+            Some(KeyType::Text) => {
+                // offsets[lo..=hi + 1], then the bytes they span.
+                let offsets = self.region.read(bytes, at(lo)?, at(hi - lo + 2)?, file)?;
+                let (base, top) = (word(offsets, 0), word(offsets, (hi - lo + 1) as usize));
+                if base > top || top > self.bytes_len {
+                    return Err(bad("TEXT key offsets out of order"));
+                }
+                // Both fit in usize: bounded by the region length.
+                let text = self.region.read(
+                    bytes,
+                    self.bytes_base + base as usize,
+                    (top - base) as usize,
+                    file,
+                )?;
+                for &(pos, index) in run {
+                    let i = (index - lo) as usize;
+                    let (a, b) = (word(offsets, i), word(offsets, i + 1));
+                    if a < base || a > b || b > top || b - a > KEY_BYTES_MAX as u64 {
+                        return Err(bad("TEXT key offsets out of order"));
+                    }
+                    let raw = &text[(a - base) as usize..(b - base) as usize];
+                    let s = std::str::from_utf8(raw).map_err(|_| bad("key is not valid UTF-8"))?;
+                    found(pos, Key::Text(s.to_owned()));
+                }
+            }
+            None => {}
+        }
+        Ok(())
     }
 
     /// The key of `row`, `None` outside the block. O(1).

@@ -261,6 +261,19 @@ impl Segment {
         self.keys.key(&self.bytes, row, &self.name)
     }
 
+    /// The keys of the rows of `rows` (ascending) listed in `pending` that
+    /// lie in this segment's key block, passed to `found` with their
+    /// position; those positions leave `pending`.
+    pub fn keys_of(
+        &self,
+        rows: &[RowId],
+        pending: &mut Vec<usize>,
+        found: &mut dyn FnMut(usize, Key),
+    ) -> Result<()> {
+        self.keys
+            .keys_of(&self.bytes, rows, pending, &self.name, found)
+    }
+
     /// The row of `key` in this segment's key block. O(log n) reads of the
     /// mapped key section.
     pub fn row_of(&self, key: &Key) -> Result<Option<RowId>> {

@@ -443,3 +443,50 @@ fn segment_is_send_and_sync() {
     check::<Segment>();
     check::<BitmapCache>();
 }
+
+#[test]
+fn keys_of_many_rows_equal_one_by_one_reads() {
+    // 5,000 keys from row 100; the rows asked skip around, with gaps both
+    // inside and beyond one run, plus rows before and after the block.
+    let first = 100u32;
+    for text in [false, true] {
+        let keys: Vec<Key> = (0..5_000i64)
+            .map(|i| {
+                if text {
+                    Key::Text(format!("k{}", i * 7 % 5_000).repeat((i % 3) as usize + 1))
+                } else {
+                    Key::Int(i * 7 - 100)
+                }
+            })
+            .collect();
+        let delta = TableDelta {
+            keys: KeyBlock {
+                first_row: first,
+                keys: keys.clone(),
+            },
+            ..Default::default()
+        };
+        let (_dir, _b, seg) = write_and_open(&BTreeMap::new(), &delta);
+        let rows: Vec<u32> = [
+            0u32, 99, 100, 101, 102, 150, 1_100, 1_125, 3_000, 5_099, 5_100, 9_000,
+        ]
+        .into_iter()
+        .chain((2_000..2_050).step_by(3))
+        .collect::<std::collections::BTreeSet<u32>>()
+        .into_iter()
+        .collect();
+        let mut pending: Vec<usize> = (0..rows.len()).collect();
+        let mut got = vec![None; rows.len()];
+        seg.keys_of(&rows, &mut pending, &mut |p, k| got[p] = Some(k))
+            .expect("keys");
+        for (p, row) in rows.iter().enumerate() {
+            assert_eq!(
+                got[p],
+                seg.key(*row).expect("key"),
+                "row {row} (text {text})"
+            );
+            assert_eq!(pending.contains(&p), got[p].is_none(), "row {row} pending");
+        }
+        assert_eq!(pending.len(), 4, "rows 0, 99, 5100 and 9000 are outside");
+    }
+}
