@@ -36,6 +36,20 @@ enum P {
     AgeQuant(&'static str, bool, Vec<Option<i64>>),
     /// `city = ANY|<> ALL|= ALL|<> ANY (subquery)` over these values.
     CityQuant(&'static str, bool, Vec<Option<&'static str>>),
+    /// `age % m = r`: an expression of one column (evaluated per value).
+    AgeMod(i64, i64),
+    /// `age + k > v`.
+    AgePlus(i64, i64),
+    /// `coalesce(age, d) >= v`: TRUE or FALSE on NULL ages.
+    AgeCoalesce(i64, i64),
+    /// `CASE WHEN age < v THEN 'y' ELSE 'o' END = 'y'`.
+    AgeCase(i64),
+    /// `upper(city) = c` (c upper-cased).
+    CityUpper(&'static str),
+    /// `coalesce(city, 'none') <> c`.
+    CityCoalesce(&'static str),
+    /// `vip IS DISTINCT FROM true`.
+    VipDistinct,
     And(Box<P>, Box<P>),
     Or(Box<P>, Box<P>),
     Not(Box<P>),
@@ -127,6 +141,13 @@ impl P {
             P::TagAny(t) => r.tags.as_ref().map(|ts| ts.contains(t)),
             P::AgeQuant(op, all, vs) => quantified(*all, vs.iter().map(|v| cmp(op, r.age, *v))),
             P::CityQuant(op, all, vs) => quantified(*all, vs.iter().map(|v| cmp(op, r.city, *v))),
+            P::AgeMod(m, v) => r.age.map(|a| a % m == *v),
+            P::AgePlus(k, v) => r.age.map(|a| a + k > *v),
+            P::AgeCoalesce(d, v) => Some(r.age.unwrap_or(*d) >= *v),
+            P::AgeCase(v) => Some(r.age.is_some_and(|a| a < *v)),
+            P::CityUpper(c) => r.city.map(|x| x.to_uppercase() == c.to_uppercase()),
+            P::CityCoalesce(c) => Some(r.city.unwrap_or("none") != *c),
+            P::VipDistinct => Some(r.vip != Some(true)),
             P::And(a, b) => and(a.eval(r), b.eval(r)),
             P::Or(a, b) => or(a.eval(r), b.eval(r)),
             P::Not(a) => a.eval(r).map(|x| !x),
@@ -161,6 +182,13 @@ impl P {
                 let q = if *all { "ALL" } else { "ANY" };
                 format!("city {op} {q} ({})", values_subquery("text", &vs))
             }
+            P::AgeMod(m, v) => format!("age % {m} = {v}"),
+            P::AgePlus(k, v) => format!("age + {k} > {v}"),
+            P::AgeCoalesce(d, v) => format!("coalesce(age, {d}) >= {v}"),
+            P::AgeCase(v) => format!("CASE WHEN age < {v} THEN 'y' ELSE 'o' END = 'y'"),
+            P::CityUpper(c) => format!("upper(city) = '{}'", c.to_uppercase()),
+            P::CityCoalesce(c) => format!("coalesce(city, 'none') <> '{c}'"),
+            P::VipDistinct => "vip IS DISTINCT FROM true".into(),
             P::And(a, b) => format!("({} AND {})", a.sql(), b.sql()),
             P::Or(a, b) => format!("({} OR {})", a.sql(), b.sql()),
             P::Not(a) => format!("NOT ({})", a.sql()),
@@ -197,6 +225,13 @@ fn pred() -> impl Strategy<Value = P> {
             prop::collection::vec(prop::option::weighted(0.85, city.clone()), 0..4)
         )
             .prop_map(|(o, all, vs)| P::CityQuant(o, all, vs)),
+        (1i64..6, 0i64..3).prop_map(|(m, v)| P::AgeMod(m, v)),
+        (-5i64..5, 0i64..50).prop_map(|(k, v)| P::AgePlus(k, v)),
+        (-1i64..50, 0i64..50).prop_map(|(d, v)| P::AgeCoalesce(d, v)),
+        (0i64..50).prop_map(P::AgeCase),
+        city.clone().prop_map(P::CityUpper),
+        prop_oneof![city.clone(), Just("none")].prop_map(P::CityCoalesce),
+        Just(P::VipDistinct),
     ];
     leaf.prop_recursive(4, 24, 2, |inner| {
         prop_oneof![

@@ -6,6 +6,13 @@
 //! swaps the pair, and `WHERE` keeps TRUE. FALSE sets are only computed where
 //! a `NOT` (or `IS FALSE`) asks for them, so `NOT` costs nothing extra on the
 //! common path and is pushed to the leaves for free.
+//!
+//! Most leaves are bitmap reads; two compare columns with each other:
+//! [`Pred::CompareColumns`] on the planes of two bit-sliced columns, and
+//! [`Pred::RowWise`] (any other expression over the table's columns,
+//! evaluated row by row over the rows the AND branches before it kept; see
+//! [`row_wise`]). Row-wise nodes go after every bitmap branch of an AND or
+//! OR, so they run over as few rows as possible.
 
 use crate::index::ColumnType;
 use crate::index::bsi::{BsiRef, CompareOp};
@@ -18,6 +25,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod count;
+mod row_columns;
+pub mod row_wise;
+
+pub use row_wise::{RowPredicate, RowWise};
 
 /// A predicate over the rows of one table.
 #[derive(Clone, Debug, PartialEq)]
@@ -71,6 +82,18 @@ pub enum Pred {
     },
     /// The row is one of these (from key lookups or a subquery); never unknown.
     Rows(Arc<RoaringBitmap>),
+    /// Two numeric columns of one stored encoding compared with each other
+    /// (`left op right`); unknown where either is NULL.
+    CompareColumns {
+        /// The left column.
+        left: ColumnId,
+        /// The comparison.
+        op: CompareOp,
+        /// The right column.
+        right: ColumnId,
+    },
+    /// A boolean expression over columns, evaluated row by row.
+    RowWise(RowWise),
     /// All of the predicates.
     And(Vec<Pred>),
     /// Any of the predicates.
@@ -160,33 +183,53 @@ impl Pred {
                 snap.estimate(*col, ColumnRead::NotNull)
             }
             Pred::Rows(r) => r.len(),
+            Pred::CompareColumns { left, right, .. } => snap
+                .estimate(*left, ColumnRead::NotNull)
+                .min(snap.estimate(*right, ColumnRead::NotNull)),
+            Pred::RowWise(_) => all,
             Pred::And(items) => items.iter().map(|p| p.estimate(snap)).min().unwrap_or(all),
             Pred::Or(items) => items.iter().map(|p| p.estimate(snap)).sum::<u64>().min(all),
             Pred::Not(_) | Pred::IsTrue(_) | Pred::IsFalse(_) => all,
         }
     }
 
+    /// Whether evaluating the predicate runs an expression row by row
+    /// (it holds a [`Pred::RowWise`]).
+    pub fn is_row_wise(&self) -> bool {
+        match self {
+            Pred::RowWise(_) => true,
+            Pred::And(items) | Pred::Or(items) => items.iter().any(Pred::is_row_wise),
+            Pred::Not(p) | Pred::IsTrue(p) | Pred::IsFalse(p) => p.is_row_wise(),
+            _ => false,
+        }
+    }
+
     /// Orders AND branches by estimated cardinality (smallest first), so the
-    /// running intersection shrinks fastest and empty sets short-circuit.
+    /// running intersection shrinks fastest and empty sets short-circuit;
+    /// branches evaluated row by row go last in an AND (and in an OR, which
+    /// evaluates them only over the rows not yet TRUE), whatever their
+    /// estimate.
     pub fn order_by_estimate(self, snap: &TableSnapshot) -> Pred {
         match self {
             Pred::And(items) => {
-                let mut items: Vec<(u64, Pred)> = items
+                let mut items: Vec<((bool, u64), Pred)> = items
                     .into_iter()
                     .map(|p| {
                         let p = p.order_by_estimate(snap);
-                        (p.estimate(snap), p)
+                        ((p.is_row_wise(), p.estimate(snap)), p)
                     })
                     .collect();
                 items.sort_by_key(|(e, _)| *e);
                 Pred::And(items.into_iter().map(|(_, p)| p).collect())
             }
-            Pred::Or(items) => Pred::Or(
-                items
+            Pred::Or(items) => {
+                let mut items: Vec<Pred> = items
                     .into_iter()
                     .map(|p| p.order_by_estimate(snap))
-                    .collect(),
-            ),
+                    .collect();
+                items.sort_by_key(Pred::is_row_wise);
+                Pred::Or(items)
+            }
             Pred::Not(p) => Pred::Not(Box::new(p.order_by_estimate(snap))),
             Pred::IsTrue(p) => Pred::IsTrue(Box::new(p.order_by_estimate(snap))),
             Pred::IsFalse(p) => Pred::IsFalse(Box::new(p.order_by_estimate(snap))),
@@ -404,6 +447,10 @@ impl<'a> ShardEval<'a> {
             }
             Pred::Compare { .. } | Pred::Between { .. } => self.bsi_within(p, domain)?,
             Pred::Rows(rows) => rows.as_ref() & domain,
+            Pred::CompareColumns { left, op, right } => {
+                self.compare_columns(*left, *op, *right, domain)?
+            }
+            Pred::RowWise(rw) => self.row_wise(&rw.0, domain, true)?,
             Pred::And(items) => {
                 let mut iter = items.iter();
                 let Some(first) = iter.next() else {
@@ -421,7 +468,13 @@ impl<'a> ShardEval<'a> {
             Pred::Or(items) => {
                 let mut acc = RoaringBitmap::new();
                 for item in items {
-                    acc |= self.true_within(item, domain)?;
+                    if item.is_row_wise() {
+                        // Only the rows no earlier branch made TRUE.
+                        let rest = domain - &acc;
+                        acc |= self.true_within(item, &rest)?;
+                    } else {
+                        acc |= self.true_within(item, domain)?;
+                    }
                 }
                 acc
             }
@@ -454,10 +507,23 @@ impl<'a> ShardEval<'a> {
                 present - t
             }
             Pred::Rows(rows) => domain - rows.as_ref(),
+            Pred::CompareColumns { left, right, .. } => {
+                let present = self.not_null(*left)?.as_ref() & self.not_null(*right)?.as_ref();
+                let present = present & domain;
+                let t = self.true_set(p, &present)?;
+                present - t
+            }
+            Pred::RowWise(rw) => self.row_wise(&rw.0, domain, false)?,
             Pred::And(items) => {
                 let mut acc = RoaringBitmap::new();
                 for item in items {
-                    acc |= self.false_within(item, domain)?;
+                    if item.is_row_wise() {
+                        // Only the rows no earlier branch made FALSE.
+                        let rest = domain - &acc;
+                        acc |= self.false_within(item, &rest)?;
+                    } else {
+                        acc |= self.false_within(item, domain)?;
+                    }
                 }
                 acc
             }
@@ -479,6 +545,24 @@ impl<'a> ShardEval<'a> {
             Pred::IsTrue(inner) => domain - self.true_within(inner, domain)?,
             Pred::IsFalse(inner) => domain - self.false_within(inner, domain)?,
         })
+    }
+}
+
+impl ShardEval<'_> {
+    /// The rows of `domain` where both numeric columns have a value and
+    /// `left op right` holds.
+    fn compare_columns(
+        &self,
+        left: ColumnId,
+        op: CompareOp,
+        right: ColumnId,
+        domain: &RoaringBitmap,
+    ) -> SqlResult<RoaringBitmap> {
+        let a = self.snap.numeric(left, self.shard)?;
+        let b = self.snap.numeric(right, self.shard)?;
+        let a = BsiRef::new(&a.not_null, &a.sign, &a.planes);
+        let b = BsiRef::new(&b.not_null, &b.sign, &b.planes);
+        Ok(a.compare_column(op, &b, Some(domain)))
     }
 }
 

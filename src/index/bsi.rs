@@ -22,6 +22,7 @@
 //! [`BsiRef::group_counts`] / [`BsiRef::groups`].
 
 mod build;
+mod compare_columns;
 mod group;
 #[cfg(test)]
 mod tests;

@@ -87,6 +87,13 @@ fn describe(
         }
         Pred::Between { col, lo, hi } => format!("Bsi {} BETWEEN {lo} AND {hi}", col_name(t, *col)),
         Pred::Rows(r) => format!("Rows ({} keys)", r.len()),
+        Pred::CompareColumns { left, op, right } => format!(
+            "Bsi {} {} {}",
+            col_name(t, *left),
+            op_symbol(*op),
+            col_name(t, *right)
+        ),
+        Pred::RowWise(rw) => format!("RowWise ({})", rw.0.text()),
         Pred::And(_) => "And".into(),
         Pred::Or(_) => "Or".into(),
         Pred::Not(_) => "Not (false set of)".into(),

@@ -22,9 +22,12 @@ use subquery::compile_in;
 
 mod compare;
 mod like;
+mod per_value;
+mod row_wise;
 mod subquery;
 
 pub use like::like_match;
+pub use row_wise::RowBinding;
 
 /// What the compiler needs from the planner.
 pub trait PredContext {
@@ -46,12 +49,33 @@ pub trait PredContext {
             "IN (subquery) on a column other than the key",
         ))
     }
-    /// The session's time zone offset, for date/timestamptz comparisons.
-    fn timezone_offset_secs(&self) -> i32;
+    /// The session's time zone, for date/timestamptz comparisons.
+    fn time_zone(&self) -> &crate::sql::timezone::TimeZone;
     /// Whether `qualifier.name` is a column of an enclosing query (a
     /// correlated reference: a constant for this query).
     fn is_outer_column(&self, _qualifier: Option<&str>, _name: &str) -> bool {
         false
+    }
+    /// Binds `e` over rows holding only column `col` of the table (input
+    /// position 0; enclosing queries' columns are constants), with the
+    /// context to evaluate it in; `None` where this context cannot.
+    fn bind_on_column(
+        &self,
+        _e: &Expr,
+        _col: &ColumnSchema,
+    ) -> SqlResult<Option<(super::scalar::BoundExpr, &super::scalar::EvalContext)>> {
+        Ok(None)
+    }
+    /// Binds `e` for evaluation row by row over the table's columns (their
+    /// positions in a row come from `scope`; enclosing queries' columns are
+    /// constants), with the statement's evaluation context and
+    /// cancellation; `None` where this context cannot evaluate rows.
+    fn bind_rows(
+        &self,
+        _e: &Expr,
+        _scope: &dyn crate::sql::scalar::Scope,
+    ) -> SqlResult<Option<RowBinding>> {
+        Ok(None)
     }
 }
 
@@ -160,7 +184,29 @@ pub(super) fn unsupported(e: &Expr) -> SqlError {
 }
 
 /// Compiles a WHERE expression.
+///
+/// Comparisons of a column with a constant become bitmap leaves directly;
+/// any other expression the bitmap compiler refuses (0A000) is tried as a
+/// predicate evaluated once per distinct value of its one column
+/// ([`per_value`]), then as a predicate evaluated row by row on the rows
+/// the rest of the filter leaves ([`row_wise`]).
 pub fn compile(ctx: &dyn PredContext, e: &Expr) -> SqlResult<Pred> {
+    match compile_on_bitmaps(ctx, e) {
+        Err(err) if err.state == SqlState::FeatureNotSupported => {
+            if let Some(pred) = per_value::compile(ctx, e)? {
+                return Ok(pred);
+            }
+            if let Some(pred) = row_wise::compile(ctx, e)? {
+                return Ok(pred);
+            }
+            Err(err)
+        }
+        other => other,
+    }
+}
+
+/// Compiles `e` into bitmap leaves only (comparisons with constants).
+fn compile_on_bitmaps(ctx: &dyn PredContext, e: &Expr) -> SqlResult<Pred> {
     match e {
         Expr::Nested(inner) => compile(ctx, inner),
         Expr::BinaryOp {
@@ -207,7 +253,14 @@ pub fn compile(ctx: &dyn PredContext, e: &Expr) -> SqlResult<Pred> {
                     Pred::Const(Some(ctx.eval_const(inner)?.0.is_null()))
                 }
                 None => {
-                    let p = compile(ctx, inner)?;
+                    // A non-boolean operand (`coalesce(a, b) IS NULL`) is
+                    // not a predicate: the whole test is compiled instead.
+                    let p = match compile(ctx, inner) {
+                        Err(err) if err.state == SqlState::DatatypeMismatch => {
+                            return Err(unsupported(e));
+                        }
+                        other => other?,
+                    };
                     Pred::And(vec![
                         Pred::Not(Box::new(Pred::IsTrue(Box::new(p.clone())))),
                         Pred::Not(Box::new(Pred::IsFalse(Box::new(p)))),

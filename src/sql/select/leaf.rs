@@ -19,7 +19,7 @@ use crate::sql::relation::{self, Column, Relation};
 use crate::sql::scalar::{self, Scope};
 use crate::sql::subquery::OuterFrame;
 use crate::sql::types::{DataType, Datum};
-use crate::storage::TableSnapshot;
+use crate::storage::{ColumnSchema, TableSnapshot};
 use sqlparser::ast::{Expr, Query, SelectItem, SetExpr, Value};
 use std::cell::Cell;
 use std::sync::Arc;
@@ -154,8 +154,53 @@ impl PredContext for AudiencePredCtx<'_> {
         }
     }
 
-    fn timezone_offset_secs(&self) -> i32 {
-        self.ctx.eval.timezone_offset_secs
+    fn time_zone(&self) -> &crate::sql::timezone::TimeZone {
+        &self.ctx.eval.timezone
+    }
+
+    fn bind_on_column(
+        &self,
+        e: &Expr,
+        col: &ColumnSchema,
+    ) -> SqlResult<Option<(scalar::BoundExpr, &scalar::EvalContext)>> {
+        let scope = OneColumnScope {
+            table: self.table,
+            alias: self.alias,
+            col,
+        };
+        Ok(Some((self.ctx.bind(e, &scope)?, self.ctx.eval)))
+    }
+
+    fn bind_rows(&self, e: &Expr, scope: &dyn Scope) -> SqlResult<Option<predicate::RowBinding>> {
+        Ok(Some(predicate::RowBinding {
+            expr: self.ctx.bind(e, scope)?,
+            eval: self.ctx.eval.clone(),
+            cancel: self.ctx.cancel.clone(),
+        }))
+    }
+}
+
+/// The scope of an expression evaluated once per distinct value of one
+/// column (`per_value`): that column is input position 0; another column
+/// of the table cannot be read (0A000).
+struct OneColumnScope<'a> {
+    table: &'a TableSnapshot,
+    alias: &'a str,
+    col: &'a ColumnSchema,
+}
+
+impl Scope for OneColumnScope<'_> {
+    fn resolve(&self, qualifier: Option<&str>, name: &str) -> SqlResult<(usize, DataType)> {
+        let ours = qualifier.is_none_or(|q| q == self.alias);
+        if ours && name == self.col.name {
+            return Ok((0, DataType::of_column(self.col.ty)));
+        }
+        if ours && audience_column(self.table, name).is_some() {
+            return Err(SqlError::unsupported(format!(
+                "a second column {name} in a per-value predicate"
+            )));
+        }
+        EmptyScope.resolve(qualifier, name)
     }
 }
 
