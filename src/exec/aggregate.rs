@@ -94,7 +94,8 @@ pub enum AggState {
 }
 
 impl AggState {
-    fn merge(&mut self, other: AggState, kind: AggKind) {
+    /// Folds another partial state of the same aggregate into this one.
+    pub(super) fn merge(&mut self, other: AggState, kind: AggKind) {
         match (self, other) {
             (AggState::Count(a), AggState::Count(b)) => *a += b,
             (AggState::Sum(a, n), AggState::Sum(b, m)) => {
@@ -323,7 +324,7 @@ fn empty_state(a: &AggSpec) -> AggState {
 
 /// The states of `aggs` over `rows`. `SUM(x)` and `AVG(x)` of the same
 /// column and filter share one state (one pass over the planes).
-fn agg_states(
+pub(super) fn agg_states(
     snap: &TableSnapshot,
     eval: &ShardEval<'_>,
     shard: u32,

@@ -8,6 +8,7 @@
 pub mod aggregate;
 pub mod convert;
 pub mod filter;
+pub mod group_fold;
 pub mod groups;
 pub mod memory;
 pub mod parallel;

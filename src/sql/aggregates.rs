@@ -5,10 +5,12 @@
 //! (`string_agg`, `array_agg`, `json_agg`) are in [`collect`], the row by
 //! row state of any aggregate in [`accum`], the aggregates of an audience
 //! table that are not computed on bitmaps in [`on_rows`], GROUP BY over
-//! small relations in `relation`, and the GROUP BY list in [`groups`].
+//! small relations in `relation`, the GROUP BY list in [`groups`], and
+//! GROUP BY expressions folded on bitmaps in [`fold`].
 
 pub mod accum;
 pub mod collect;
+pub mod fold;
 pub mod groups;
 pub mod on_rows;
 mod relation;

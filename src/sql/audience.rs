@@ -1,6 +1,7 @@
 //! `SELECT` on an audience table: the bitmap leaf plus the relational rest.
 
 use super::aggregates::aggregate_relation;
+use super::aggregates::fold::{plan_fold, run_folded_leaf};
 use super::aggregates::groups::resolve_group_by;
 use super::aggregates::on_rows::{Placement, complete_leaf, referenced_names};
 use super::aggregates::{
@@ -106,7 +107,14 @@ pub fn select_audience(
         .iter()
         .filter(|g| unnest_arg(g).is_some())
         .count();
-    if unnests > 1 || !group_exprs.iter().all(on_bitmaps) {
+    // Expressions of columns (`date_trunc('month', ts)`, `age / 10`): on
+    // bitmaps, evaluated once per distinct value (see aggregates::fold).
+    let fold = if unnests <= 1 && !group_exprs.iter().all(on_bitmaps) {
+        plan_fold(ctx, table, alias, &group_exprs, &unnest_arg)?
+    } else {
+        None
+    };
+    if fold.is_none() && (unnests > 1 || !group_exprs.iter().all(on_bitmaps)) {
         let mut fetch = vec![(schema.key_name.clone(), Fetch::Key)];
         for c in schema
             .columns
@@ -123,7 +131,11 @@ pub fn select_audience(
     // Group keys: columns (by name, alias or ordinal) or unnest(col).
     let mut groups: Vec<(Option<String>, Expr)> = Vec::new();
     let mut group_by: Vec<GroupBy> = Vec::new();
-    for g in group_exprs {
+    if let Some(plan) = &fold {
+        groups.clone_from(&plan.groups);
+        group_by.clone_from(&plan.group_by);
+    }
+    for g in group_exprs.into_iter().filter(|_| fold.is_none()) {
         if matches!(g, Expr::Value(_)) {
             return Err(SqlError::unsupported("GROUP BY a constant"));
         }
@@ -191,11 +203,17 @@ pub fn select_audience(
             Err(e) => return Err(e),
         }
     }
-    let leaf = run_aggregate_leaf(ctx, table, &pred, &group_by, &calls)?;
+    let leaf = match &fold {
+        Some(plan) => run_folded_leaf(ctx, table, &pred, plan, &calls)?,
+        None => run_aggregate_leaf(ctx, table, &pred, &group_by, &calls)?,
+    };
     let leaf = if placement.iter().all(|p| matches!(p, Placement::Bitmap(_))) {
         leaf
     } else {
-        complete_leaf(ctx, table, alias, &pred, &group_by, leaf, &raws, &placement)?
+        let folder = fold.as_ref().map(|p| p.folder.as_ref());
+        complete_leaf(
+            ctx, table, alias, &pred, &group_by, folder, leaf, &raws, &placement,
+        )?
     };
     let columns = leaf.columns.clone();
     let group_columns: Vec<Option<String>> = groups.iter().map(|(n, _)| n.clone()).collect();

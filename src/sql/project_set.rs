@@ -11,6 +11,7 @@
 use super::error::{SqlError, SqlResult, SqlState};
 use super::predicate::fold_ident;
 use super::relation::{self, Column, Relation};
+use super::scalar::{BoundExpr, EvalContext};
 use super::select::{QueryCtx, RelScope};
 use super::srf;
 use super::types::{DataType, Datum, RecordType};
@@ -180,21 +181,56 @@ pub(crate) fn expand(
         columns: &rel.columns,
         quals: &quals,
     };
+    let mut columns = rel.columns.clone();
+    let calls = bind_calls(ctx, &cutter, &scope, &mut columns)?;
+    let mut rows = Vec::new();
+    for (i, row) in rel.rows.iter().enumerate() {
+        if i % 1024 == 0 {
+            ctx.cancel.check()?;
+        }
+        calls.extend_row(row, ctx.eval, &mut rows)?;
+        relation::check_rows(rows.len())?;
+    }
+    let mut quals = quals;
+    quals.resize(columns.len(), None);
+    Ok(Expanded {
+        rel: Relation { columns, rows },
+        quals,
+        list: out_list,
+    })
+}
+
+/// The SRF calls of a list, bound over the input columns.
+struct BoundCalls {
+    /// Each call's name and bound arguments.
+    calls: Vec<(String, Vec<BoundExpr>)>,
+    /// Each call's number of result columns, and whether the whole
+    /// composite value is one more column.
+    shapes: Vec<(usize, bool)>,
+}
+
+/// Binds the calls `cutter` cut out over `scope`, appending their hidden
+/// result columns to `columns`.
+fn bind_calls(
+    ctx: &QueryCtx<'_>,
+    cutter: &Cutter,
+    scope: &RelScope<'_>,
+    columns: &mut Vec<Column>,
+) -> SqlResult<BoundCalls> {
     let mut bound = Vec::with_capacity(cutter.calls.len());
     for c in &cutter.calls {
         let args = c
             .args
             .iter()
-            .map(|a| ctx.bind(a, &scope))
+            .map(|a| ctx.bind(a, scope))
             .collect::<SqlResult<Vec<_>>>()?;
-        bound.push(args);
+        bound.push((c.name.clone(), args));
     }
     // The shape of each call, from its argument types.
     let mut shapes = Vec::with_capacity(cutter.calls.len());
-    let mut columns = rel.columns.clone();
-    for (k, (c, args)) in cutter.calls.iter().zip(&bound).enumerate() {
+    for (k, (name, args)) in bound.iter().enumerate() {
         let nulls: Vec<(Datum, DataType)> = args.iter().map(|a| (Datum::Null, a.ty)).collect();
-        let shape = srf::call(&c.name, &nulls)?.ok_or_else(|| unknown(&c.name, &nulls))?;
+        let shape = srf::call(name, &nulls)?.ok_or_else(|| unknown(name, &nulls))?;
         let fields = &shape.columns;
         for (f, ty) in fields {
             columns.push(Column {
@@ -224,48 +260,122 @@ pub(crate) fn expand(
         }
         shapes.push((fields.len(), whole));
     }
-    let mut rows = Vec::new();
-    for (i, row) in rel.rows.iter().enumerate() {
-        if i % 1024 == 0 {
-            ctx.cancel.check()?;
-        }
-        let mut results = Vec::with_capacity(bound.len());
-        for (c, args) in cutter.calls.iter().zip(&bound) {
+    Ok(BoundCalls {
+        calls: bound,
+        shapes,
+    })
+}
+
+impl BoundCalls {
+    /// Runs every call on one input row and appends the rows it yields
+    /// (the input row, then each call's values, shorter calls padded with
+    /// NULL) to `out`.
+    fn extend_row(
+        &self,
+        row: &[Datum],
+        eval: &EvalContext,
+        out: &mut Vec<Vec<Datum>>,
+    ) -> SqlResult<()> {
+        let mut results = Vec::with_capacity(self.calls.len());
+        for (name, args) in &self.calls {
             let values = args
                 .iter()
-                .map(|a| Ok((super::scalar::eval(a, row, ctx.eval)?, a.ty)))
+                .map(|a| Ok((super::scalar::eval(a, row, eval)?, a.ty)))
                 .collect::<SqlResult<Vec<_>>>()?;
-            let out = srf::call(&c.name, &values)?.ok_or_else(|| unknown(&c.name, &values))?;
-            results.push(out.rows);
+            let rows = srf::call(name, &values)?.ok_or_else(|| unknown(name, &values))?;
+            results.push(rows.rows);
         }
         let n = results.iter().map(Vec::len).max().unwrap_or(0);
         for j in 0..n {
-            let mut out = row.clone();
-            for (r, (width, whole)) in results.iter().zip(&shapes) {
-                match r.get(j) {
+            let mut r = row.to_vec();
+            for (values, (width, whole)) in results.iter().zip(&self.shapes) {
+                match values.get(j) {
                     Some(values) => {
-                        out.extend(values.iter().cloned());
+                        r.extend(values.iter().cloned());
                         if *whole {
-                            out.push(Datum::Record(values.clone()));
+                            r.push(Datum::Record(values.clone()));
                         }
                     }
-                    None => out.extend(std::iter::repeat_n(
+                    None => r.extend(std::iter::repeat_n(
                         Datum::Null,
                         width + usize::from(*whole),
                     )),
                 }
             }
-            rows.push(out);
+            out.push(r);
         }
-        relation::check_rows(rows.len())?;
+        Ok(())
     }
-    let mut quals = quals;
-    quals.resize(columns.len(), None);
-    Ok(Expanded {
-        rel: Relation { columns, rows },
-        quals,
-        list: out_list,
-    })
+}
+
+/// Expressions (set-returning function calls among them) bound once and
+/// evaluated per input row: the values of the expressions in each row the
+/// calls yield (one row when there are no calls). Used to evaluate GROUP BY
+/// expressions once per distinct value of the columns they read.
+pub(crate) struct PreparedSet {
+    calls: BoundCalls,
+    exprs: Vec<BoundExpr>,
+}
+
+impl PreparedSet {
+    /// Binds `exprs` over the input `columns` (qualified by `quals`).
+    pub(crate) fn new(
+        ctx: &QueryCtx<'_>,
+        columns: &[Column],
+        quals: &[Option<String>],
+        exprs: &[Expr],
+    ) -> SqlResult<PreparedSet> {
+        let mut cutter = Cutter {
+            calls: Vec::new(),
+            uses: Vec::new(),
+            query_depth: 0,
+        };
+        let mut cut = Vec::with_capacity(exprs.len());
+        for e in exprs {
+            let mut e = e.clone();
+            let _ = e.visit(&mut cutter);
+            cut.push(e);
+        }
+        let scope = RelScope { columns, quals };
+        let mut all = columns.to_vec();
+        let calls = bind_calls(ctx, &cutter, &scope, &mut all)?;
+        let mut all_quals = quals.to_vec();
+        all_quals.resize(all.len(), None);
+        let scope = RelScope {
+            columns: &all,
+            quals: &all_quals,
+        };
+        let exprs = cut
+            .iter()
+            .map(|e| ctx.bind(e, &scope))
+            .collect::<SqlResult<Vec<_>>>()?;
+        Ok(PreparedSet { calls, exprs })
+    }
+
+    /// The types of the expressions.
+    pub(crate) fn types(&self) -> Vec<DataType> {
+        self.exprs.iter().map(|e| e.ty).collect()
+    }
+
+    /// The expressions' values in each row that input `row` yields.
+    pub(crate) fn rows(&self, row: &[Datum], eval: &EvalContext) -> SqlResult<Vec<Vec<Datum>>> {
+        let expanded = if self.calls.calls.is_empty() {
+            vec![row.to_vec()]
+        } else {
+            let mut out = Vec::new();
+            self.calls.extend_row(row, eval, &mut out)?;
+            out
+        };
+        expanded
+            .iter()
+            .map(|r| {
+                self.exprs
+                    .iter()
+                    .map(|e| super::scalar::eval(e, r, eval))
+                    .collect()
+            })
+            .collect()
+    }
 }
 
 fn unknown(name: &str, args: &[(Datum, DataType)]) -> SqlError {

@@ -17,6 +17,11 @@ enum Leaf {
 struct Walk<'s, F: FnMut(i64, Leaf)> {
     negative: bool,
     want_rows: bool,
+    /// Distinct values still allowed before the walk gives up (`None`: no
+    /// limit).
+    budget: Option<usize>,
+    /// Set when the budget ran out: the walk stops and its output is void.
+    over: bool,
     sink: &'s mut F,
 }
 
@@ -53,6 +58,25 @@ impl<'a, P: Borrow<RoaringBitmap>> BsiRef<'a, P> {
         out
     }
 
+    /// Like [`BsiRef::groups`], but gives up (`None`) as soon as the rows
+    /// turn out to hold more than `max_groups` distinct values, so a caller
+    /// can switch to reading the values row by row ([`BsiRef::values`]) for
+    /// a column with a value per row: the wasted work is at most
+    /// `max_groups × planes` bitmap operations.
+    pub fn groups_bounded(
+        &self,
+        filter: Option<&RoaringBitmap>,
+        max_groups: usize,
+    ) -> Option<Vec<(i64, RoaringBitmap)>> {
+        let mut out = Vec::new();
+        let complete = self.partition_within(filter, true, Some(max_groups), &mut |value, leaf| {
+            if let Leaf::Rows(rows) = leaf {
+                out.push((value, rows));
+            }
+        });
+        complete.then_some(out)
+    }
+
     /// Emits every distinct value of `filter ∩ not_null` in increasing order.
     fn partition<F: FnMut(i64, Leaf)>(
         &self,
@@ -60,16 +84,31 @@ impl<'a, P: Borrow<RoaringBitmap>> BsiRef<'a, P> {
         want_rows: bool,
         sink: &mut F,
     ) {
+        self.partition_within(filter, want_rows, None, sink);
+    }
+
+    /// [`Self::partition`] with at most `budget` distinct values; false when
+    /// there were more (the sink then saw only some of them).
+    fn partition_within<F: FnMut(i64, Leaf)>(
+        &self,
+        filter: Option<&RoaringBitmap>,
+        want_rows: bool,
+        budget: Option<usize>,
+        sink: &mut F,
+    ) -> bool {
         let (positive, negative) = self.split_sign(filter);
         let depth = self.depth();
         let mut walk = Walk {
             negative: true,
             want_rows,
+            budget,
+            over: false,
             sink,
         };
         self.split(&mut walk, negative, depth, 0);
         walk.negative = false;
         self.split(&mut walk, positive, depth, 0);
+        !walk.over
     }
 
     /// Splits `set` (rows sharing the magnitude bits above plane `level`,
@@ -81,7 +120,7 @@ impl<'a, P: Borrow<RoaringBitmap>> BsiRef<'a, P> {
         mut level: usize,
         mut prefix: u64,
     ) {
-        if set.is_empty() {
+        if set.is_empty() || walk.over {
             return;
         }
         // Planes where every row agrees do not branch: walk them in a loop.
@@ -130,6 +169,13 @@ impl<'a, P: Borrow<RoaringBitmap>> BsiRef<'a, P> {
                 self.split(walk, ones, i, prefix | bit);
             }
             return;
+        }
+        if let Some(left) = walk.budget.as_mut() {
+            if *left == 0 {
+                walk.over = true;
+                return;
+            }
+            *left -= 1;
         }
         let leaf = if walk.want_rows {
             Leaf::Rows(set)

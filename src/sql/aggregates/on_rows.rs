@@ -12,6 +12,7 @@
 
 use super::RawAgg;
 use super::accum::{Accumulator, result_type};
+use super::fold::Folder;
 use crate::exec::aggregate::GroupBy;
 use crate::exec::filter::Pred;
 use crate::exec::rows::{Fetch, fetch_rows};
@@ -49,7 +50,9 @@ struct RowCall<'a> {
 /// The grouped relation of every call: the leaf's group keys `__grp0…`,
 /// then `__agg<i>` for each of `raws`, from the bitmap leaf `leaf` (group
 /// keys, then the bitmap calls' results) or computed here on the rows where
-/// `pred` is TRUE, as `placement` says.
+/// `pred` is TRUE, as `placement` says. With a `fold`, the leaf's group keys
+/// are what it makes of the values of the `group_by` columns
+/// ([`super::fold`]).
 #[allow(clippy::too_many_arguments)]
 pub fn complete_leaf(
     ctx: &QueryCtx<'_>,
@@ -57,11 +60,13 @@ pub fn complete_leaf(
     alias: &str,
     pred: &Pred,
     group_by: &[GroupBy],
+    fold: Option<&Folder>,
     leaf: Relation,
     raws: &[RawAgg],
     placement: &[Placement],
 ) -> SqlResult<Relation> {
     let n_groups = group_by.len();
+    let n_keys = fold.map_or(n_groups, Folder::key_count);
     let on_rows: Vec<&RawAgg> = raws
         .iter()
         .zip(placement)
@@ -110,6 +115,12 @@ pub fn complete_leaf(
         .map(|raw| bind_call(ctx, &scope, raw))
         .collect::<SqlResult<Vec<_>>>()?;
     let mut states: HashMap<String, Vec<Accumulator>> = HashMap::new();
+    let fresh = || -> Vec<Accumulator> {
+        calls
+            .iter()
+            .map(|c| Accumulator::new(c.raw, c.ty))
+            .collect()
+    };
     if !calls.is_empty() && !ctx.dry_run {
         let what: Vec<Fetch> = fetch.iter().map(|(_, f)| *f).collect();
         let rows = fetch_rows(table, pred, &what, 0, None, usize::MAX, ctx.cancel)?;
@@ -122,24 +133,30 @@ pub fn complete_leaf(
                 continue;
             }
             for key in keys {
-                let accs = states.entry(format!("{key:?}")).or_insert_with(|| {
-                    calls
-                        .iter()
-                        .map(|c| Accumulator::new(c.raw, c.ty))
-                        .collect()
-                });
-                for (acc, call) in accs.iter_mut().zip(&calls) {
-                    feed(ctx, acc, call, row)?;
+                let Some(fold) = fold else {
+                    let accs = states.entry(format!("{key:?}")).or_insert_with(fresh);
+                    for (acc, call) in accs.iter_mut().zip(&calls) {
+                        feed(ctx, acc, call, row)?;
+                    }
+                    continue;
+                };
+                for (id, times) in fold.ids_of(&key)?.iter() {
+                    let accs = states.entry(format!("{id}")).or_insert_with(fresh);
+                    for _ in 0..*times {
+                        for (acc, call) in accs.iter_mut().zip(&calls) {
+                            feed(ctx, acc, call, row)?;
+                        }
+                    }
                 }
             }
         }
     }
     // Assemble: group keys, then every call in order.
-    let mut out_columns: Vec<Column> = leaf.columns[..n_groups].to_vec();
+    let mut out_columns: Vec<Column> = leaf.columns[..n_keys].to_vec();
     let mut k = 0;
     for (i, p) in placement.iter().enumerate() {
         let ty = match p {
-            Placement::Bitmap(j) => leaf.columns[n_groups + j].ty,
+            Placement::Bitmap(j) => leaf.columns[n_keys + j].ty,
             Placement::Rows => {
                 k += 1;
                 calls[k - 1].ty
@@ -152,13 +169,16 @@ pub fn complete_leaf(
     }
     let mut out_rows = Vec::with_capacity(leaf.rows.len());
     for row in leaf.rows {
-        let key = format!("{:?}", &row[..n_groups]);
-        let mut accs = states.remove(&key).map(Vec::into_iter);
-        let mut out = row[..n_groups].to_vec();
+        let key = match fold {
+            Some(fold) => fold.id_of(&row[..n_keys])?.map(|id| id.to_string()),
+            None => Some(format!("{:?}", &row[..n_groups])),
+        };
+        let mut accs = key.and_then(|key| states.remove(&key)).map(Vec::into_iter);
+        let mut out = row[..n_keys].to_vec();
         let mut k = 0;
         for p in placement {
             match p {
-                Placement::Bitmap(j) => out.push(row[n_groups + j].clone()),
+                Placement::Bitmap(j) => out.push(row[n_keys + j].clone()),
                 Placement::Rows => {
                     let call = &calls[k];
                     k += 1;
