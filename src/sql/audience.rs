@@ -115,14 +115,7 @@ pub fn select_audience(
         None
     };
     if fold.is_none() && (unnests > 1 || !group_exprs.iter().all(on_bitmaps)) {
-        let mut fetch = vec![(schema.key_name.clone(), Fetch::Key)];
-        for c in schema
-            .columns
-            .iter()
-            .filter(|c| !catalog::is_hidden(&c.name))
-        {
-            fetch.push((c.name.clone(), Fetch::Tag(c.id, c.ty)));
-        }
+        let fetch = super::select::row_columns(table, select, order_by);
         let rel = fetch_relation(ctx, table, &pred, &fetch, 0, None)?;
         let quals = vec![Some(alias.to_owned()); rel.columns.len()];
         return aggregate_relation(ctx, &rel, &quals, select, list, order_by, offset, limit);

@@ -31,6 +31,7 @@ mod set_ops;
 pub(crate) use cte::CteEnv;
 pub use from::table_name;
 pub(crate) use from::{Source, factor_source};
+pub(crate) use leaf::row_columns;
 pub use leaf::{
     audience_column, col_ref_of, fetch_relation, groupable, groups_to_relation, run_aggregate_leaf,
     where_pred,
@@ -249,7 +250,7 @@ fn run_select(
                 select.selection.as_ref(),
             )
             .unwrap_or(filter);
-            let rel = leaf::audience_rows(ctx, &table, &filter)?;
+            let rel = leaf::audience_rows(ctx, &table, &filter, select, order_by)?;
             let quals = vec![Some(alias); rel.columns.len()];
             projection::select_relation(ctx, rel, quals, select, order_by, offset, limit)
         }
@@ -270,7 +271,7 @@ fn run_select(
             // A subquery correlated with the audience table's rows: filter
             // them one by one on the relational layer.
             Err(_) if ctx.correlated_where.take() => {
-                let rel = leaf::audience_rows(ctx, &table, &filter)?;
+                let rel = leaf::audience_rows(ctx, &table, &filter, select, order_by)?;
                 let quals = vec![Some(alias); rel.columns.len()];
                 projection::select_relation(ctx, rel, quals, select, order_by, offset, limit)
             }

@@ -20,7 +20,7 @@ use crate::sql::scalar::{self, Scope};
 use crate::sql::subquery::OuterFrame;
 use crate::sql::types::{DataType, Datum};
 use crate::storage::{ColumnSchema, TableSnapshot};
-use sqlparser::ast::{Expr, Query, SelectItem, SetExpr, Value};
+use sqlparser::ast::{Expr, OrderBy, Query, Select, SelectItem, SetExpr, Value};
 use std::cell::Cell;
 use std::sync::Arc;
 
@@ -210,18 +210,65 @@ pub(super) fn audience_rows(
     ctx: &QueryCtx<'_>,
     table: &TableSnapshot,
     filter: &Pred,
+    select: &Select,
+    order_by: Option<&OrderBy>,
 ) -> SqlResult<Relation> {
+    let columns = row_columns(table, select, order_by);
+    let filter = filter.clone().simplify().order_by_estimate(table);
+    fetch_relation(ctx, table, &filter, &columns, 0, None)
+}
+
+/// The columns of `table` to read as rows for a query that runs on the
+/// relational layer: the key and every visible column the query's clauses
+/// name (anywhere, subqueries included: a superset is harmless), or all of
+/// them when the select list has a wildcard. A wide audience table has
+/// hundreds of tag columns; reading only the named ones keeps such a query
+/// from fetching (and holding) every column of every row.
+pub(crate) fn row_columns(
+    table: &TableSnapshot,
+    select: &Select,
+    order_by: Option<&OrderBy>,
+) -> Vec<(String, Fetch)> {
+    use sqlparser::ast::Visit;
+    use std::collections::HashSet;
+    struct Names(HashSet<String>);
+    impl sqlparser::ast::Visitor for Names {
+        type Break = ();
+        fn pre_visit_expr(&mut self, e: &Expr) -> std::ops::ControlFlow<()> {
+            match e {
+                Expr::Identifier(id) => {
+                    self.0.insert(fold_ident(id));
+                }
+                Expr::CompoundIdentifier(parts) => {
+                    self.0.extend(parts.iter().map(fold_ident));
+                }
+                _ => {}
+            }
+            std::ops::ControlFlow::Continue(())
+        }
+    }
+    let wildcard = select.projection.iter().any(|item| {
+        matches!(
+            item,
+            SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..)
+        )
+    });
+    let mut names = Names(HashSet::new());
+    let _ = select.visit(&mut names);
+    if let Some(o) = order_by {
+        let _ = o.visit(&mut names);
+    }
     let schema = table.schema();
     let mut columns = vec![(schema.key_name.clone(), Fetch::Key)];
     for c in schema
         .columns
         .iter()
         .filter(|c| !catalog::is_hidden(&c.name))
+        .filter(|c| wildcard || names.0.contains(&c.name))
     {
         columns.push((c.name.clone(), Fetch::Tag(c.id, c.ty)));
     }
-    let filter = filter.clone().simplify().order_by_estimate(table);
-    fetch_relation(ctx, table, &filter, &columns, 0, None)
+    columns
 }
 
 /// The scope of constants in an audience WHERE: no columns, but a
