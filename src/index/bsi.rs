@@ -54,6 +54,16 @@ pub enum CompareOp {
 }
 
 impl CompareOp {
+    /// Every operator.
+    pub const ALL: [CompareOp; 6] = [
+        CompareOp::Eq,
+        CompareOp::Ne,
+        CompareOp::Lt,
+        CompareOp::Le,
+        CompareOp::Gt,
+        CompareOp::Ge,
+    ];
+
     /// The operator with its operands swapped: `x op v` ⇔ `v op.flip() x`.
     pub fn flip(self) -> CompareOp {
         match self {

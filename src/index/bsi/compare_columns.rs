@@ -135,14 +135,7 @@ mod tests {
         b.finish()
     }
 
-    const OPS: [CompareOp; 6] = [
-        CompareOp::Eq,
-        CompareOp::Ne,
-        CompareOp::Lt,
-        CompareOp::Le,
-        CompareOp::Gt,
-        CompareOp::Ge,
-    ];
+    const OPS: [CompareOp; 6] = CompareOp::ALL;
 
     fn naive(
         a: &BTreeMap<u32, i64>,

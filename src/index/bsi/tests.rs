@@ -94,14 +94,7 @@ fn filter_of(model: &BTreeMap<u32, i64>, keep_mod: u32) -> RoaringBitmap {
         .collect()
 }
 
-const OPS: [CompareOp; 6] = [
-    CompareOp::Eq,
-    CompareOp::Ne,
-    CompareOp::Lt,
-    CompareOp::Le,
-    CompareOp::Gt,
-    CompareOp::Ge,
-];
+const OPS: [CompareOp; 6] = CompareOp::ALL;
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
