@@ -97,6 +97,10 @@ pub fn fetch_rows(
         let (shard, rows) = &windows[i as usize];
         extract(snap, *shard, rows, columns, cancel)
     })?;
+    let mut parts = parts;
+    if parts.len() == 1 {
+        return Ok(parts.pop().unwrap_or_default());
+    }
     Ok(parts.into_iter().flatten().collect())
 }
 
@@ -193,11 +197,9 @@ fn extract(
 ) -> SqlResult<Vec<Vec<Datum>>> {
     let ids: Vec<u32> = rows.iter().collect();
     let pos = |r: u32| ids.binary_search(&r).ok();
-    // (`vec![Vec::with_capacity(n); len]` would clone an empty vector, whose
-    // capacity is not kept, and grow every row on its first push.)
-    let mut out: Vec<Vec<Datum>> = (0..ids.len())
-        .map(|_| Vec::with_capacity(columns.len()))
-        .collect();
+    // Column by column, then turned into rows (each row allocated once, at
+    // its final size).
+    let mut fetched: Vec<std::vec::IntoIter<Datum>> = Vec::with_capacity(columns.len());
     for col in columns {
         let mut values = vec![Datum::Null; ids.len()];
         match *col {
@@ -267,9 +269,17 @@ fn extract(
             })
             .sum();
         cancel.charge(text as u64, "row output")?;
-        for (row, v) in out.iter_mut().zip(values) {
-            row.push(v);
-        }
+        fetched.push(values.into_iter());
     }
-    Ok(out)
+    if let [column] = fetched.as_mut_slice() {
+        return Ok(column.map(|v| vec![v]).collect());
+    }
+    Ok((0..ids.len())
+        .map(|_| {
+            fetched
+                .iter_mut()
+                .map(|c| c.next().unwrap_or(Datum::Null))
+                .collect()
+        })
+        .collect())
 }

@@ -243,15 +243,29 @@ impl KeySection {
                     (top - base) as usize,
                     file,
                 )?;
+                // In passes, so that the memory reads of one pass do not
+                // wait on each other (the rows of a run are usually far
+                // apart: each key is a cache miss): the byte range of
+                // every key, then every key checked, then copied out.
+                let mut spans = Vec::with_capacity(run.len());
                 for &(pos, index) in run {
                     let i = (index - lo) as usize;
                     let (a, b) = (word(offsets, i), word(offsets, i + 1));
                     if a < base || a > b || b > top || b - a > KEY_BYTES_MAX as u64 {
                         return Err(bad("TEXT key offsets out of order"));
                     }
-                    let raw = &text[(a - base) as usize..(b - base) as usize];
-                    let s = std::str::from_utf8(raw).map_err(|_| bad("key is not valid UTF-8"))?;
-                    found(pos, Key::Text(s.to_owned()));
+                    spans.push((pos, (a - base) as usize, (b - base) as usize));
+                }
+                let keys = spans
+                    .iter()
+                    .map(|&(pos, a, b)| {
+                        std::str::from_utf8(&text[a..b])
+                            .map(|key| (pos, key))
+                            .map_err(|_| bad("key is not valid UTF-8"))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                for (pos, key) in keys {
+                    found(pos, Key::Text(key.to_owned()));
                 }
             }
             None => {}
