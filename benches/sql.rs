@@ -12,7 +12,8 @@
 //! ```
 //!
 //! The data is the seeded 20-column audience of `benches/common` (table
-//! `audience`, key `user_id`), loaded with `Store::bulk_load` and wrapped in
+//! `audience`, key `user_id`) plus 200 sparse flags (`s_000`…`s_199`, ≈ 0.5 %
+//! of rows each, as the issue's audience has), loaded with `Store::bulk_load` and wrapped in
 //! `Db::with_store`. The load gives generated row `i` row id `i`, so the
 //! floor's bitmaps, built from the same generated rows while they stream
 //! into the load, use the same row ids.
@@ -24,7 +25,7 @@
 mod common;
 
 use audb::db::{Db, Session, StatementResult};
-use audb::index::Value;
+use audb::index::{ColumnType, Value};
 use audb::sql::relation::Relation;
 use audb::sql::types::Datum;
 use audb::storage::{Options, Store};
@@ -505,7 +506,15 @@ fn setup(aud: &Audience, rows: u64) -> (tempfile::TempDir, Db, Floor, f64) {
         },
     )
     .expect("open");
-    let (table, cols) = common::create_table(&store);
+    let (table, mut cols) = common::create_table(&store);
+    assert_eq!(COLUMNS.len(), cols.len());
+    for i in 0..SPARSE_FLAGS {
+        let name = format!("s_{i:03}");
+        let id = store
+            .add_column(table, &name, ColumnType::Boolean)
+            .expect("add a sparse flag");
+        cols.push(id);
+    }
     let mut build = FloorBuild::new();
     let start = Instant::now();
     let mut row = 0u32;
@@ -515,16 +524,33 @@ fn setup(aud: &Audience, rows: u64) -> (tempfile::TempDir, Db, Floor, f64) {
             &cols,
             aud.rows(0..rows).map(|r| {
                 build.push(row, &r);
+                let (key, mut values) = r;
+                values.extend(sparse_flags(u64::from(row)));
                 row += 1;
-                Ok(r)
+                Ok((key, values))
             }),
             &mut |_| {},
         )
         .expect("bulk load");
     let load_secs = start.elapsed().as_secs_f64();
     assert_eq!(summary.inserted, rows);
-    assert_eq!(COLUMNS.len(), cols.len());
     (dir, Db::with_store(store), build.finish(), load_secs)
+}
+
+/// Sparse tag flags beside the 20 columns of `benches/common`, as the
+/// issue's audience has (~200): no query reads them, but the table, its
+/// catalog and its segments carry them as a real tag table would.
+const SPARSE_FLAGS: usize = 200;
+
+/// The sparse flags of row `i`: on average one of them `true` (each flag
+/// ≈ 0.5 % of rows), the others NULL (tag not set), deterministic in `i`.
+fn sparse_flags(i: u64) -> Vec<Option<Value>> {
+    let mut out = vec![None; SPARSE_FLAGS];
+    let mut r = common::SplitMix64::new(common::mix64(i ^ 0x5eed_f1a9));
+    for _ in 0..r.below(3) {
+        out[r.below(SPARSE_FLAGS as u64) as usize] = Some(Value::Bool(true));
+    }
+    out
 }
 
 // ------------------------------------------------------------------ benches
