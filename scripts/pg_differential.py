@@ -31,7 +31,32 @@ def lit(s):
 
 
 def atom():
-    k = R.randrange(22)
+    k = R.randrange(34)
+    if k >= 22:
+        return R.choice([
+            "age NOT BETWEEN %d AND %d" % (R.randrange(10, 50), R.randrange(30, 90)),
+            "age BETWEEN SYMMETRIC %d AND %d" % (R.randrange(30, 90), R.randrange(10, 50)),
+            "age IN (%d, NULL)" % R.randrange(16, 80),
+            "city NOT IN (%s, NULL)" % lit(R.choice(cities)),
+            "vip = %s" % R.choice(["true", "false", "NULL"]),
+            "vip <> churned",
+            "NOT (vip AND NULL)",
+            "(churned OR NULL)",
+            "coalesce(age, 0) < %d" % R.randrange(20, 60),
+            "cardinality(interests) %s %d" % (R.choice(["<", ">", "="]), R.randrange(0, 4)),
+            "ltv IS DISTINCT FROM %s" % R.choice(["0", "NULL", "100.00"]),
+            "ltv IS NOT DISTINCT FROM NULL",
+            "interests = '{}'",
+            "age > NULL",
+            "city = ANY(ARRAY[%s, %s])" % (lit(R.choice(cities)), lit(R.choice(cities))),
+            "city <> ALL(ARRAY[%s])" % lit(R.choice(cities)),
+            "register_date + 30 > DATE '2024-06-01'",
+            "last_active - INTERVAL '30 days' < TIMESTAMPTZ '2025-03-01 00:00:00+00'",
+            "gender IS NULL OR age %% 7 = %d" % R.randrange(0, 7),
+            "(%s) IS NOT TRUE" % R.choice(flags),
+            "length(user_id) > 3 AND %s" % R.choice(flags),
+            "province LIKE '%%' || 'ng'",
+        ])
     if k == 0:
         return R.choice(flags)
     if k == 1:

@@ -23,6 +23,7 @@ pub mod scalar;
 pub mod select;
 mod srf;
 mod subquery;
+mod symmetric;
 mod table_func;
 pub mod timezone;
 pub mod types;
@@ -53,6 +54,14 @@ pub const EXPR_TREE_DEPTH_MAX: usize = 500;
 
 /// Parses SQL text into statements (PostgreSQL dialect).
 pub fn parse(sql: &str) -> SqlResult<Vec<Statement>> {
+    // `BETWEEN [A]SYMMETRIC` parses once marked, then expands (sqlparser
+    // would read `SYMMETRIC (a)` as a function call, so this comes first).
+    if let Some(rewritten) = symmetric::rewrite(sql)
+        && let Ok(mut statements) = parse_text(&rewritten)
+    {
+        symmetric::desugar(&mut statements);
+        return Ok(statements);
+    }
     // PostgreSQL's `CREATE USER … options` only parses as `CREATE ROLE`.
     parse_text(sql).or_else(|e| match role::rewrite_create_user(sql) {
         Some(rewritten) => parse_text(&rewritten).map_err(|_| e),

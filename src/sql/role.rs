@@ -373,7 +373,8 @@ pub fn drop(
 }
 
 /// The byte offset of a 1-based line/column location in `sql`.
-fn byte_offset(sql: &str, line: u64, column: u64) -> Option<usize> {
+/// The byte offset of a tokenizer location (1-based line and column).
+pub(super) fn byte_offset(sql: &str, line: u64, column: u64) -> Option<usize> {
     let mut start = 0;
     for _ in 1..line {
         start += sql[start..].find('\n')? + 1;
