@@ -23,6 +23,8 @@ use sqlparser::ast::{
 };
 use std::collections::HashSet;
 
+mod update_expr;
+
 /// Rows per write batch of a multi-row INSERT: one WAL record each, so a
 /// huge VALUES list does not become one huge record.
 const INSERT_BATCH_ROWS: usize = 10_000;
@@ -414,16 +416,19 @@ pub fn update(store: &Store, ctx: &QueryCtx<'_>, up: &Update) -> SqlResult<Strin
                     &EmptyScope,
                     &mut ctx.params.borrow_mut(),
                     DataType::of_column(ty),
-                )
-                .map_err(|e| {
-                    if e.state == SqlState::UndefinedColumn {
-                        SqlError::unsupported(
-                            "UPDATE … SET col = an expression of columns (set constants)",
-                        )
-                    } else {
-                        e
+                );
+                let b = match b {
+                    // An expression of columns or with a subquery: see `update_expr`.
+                    Err(e)
+                        if matches!(
+                            e.state,
+                            SqlState::UndefinedColumn | SqlState::FeatureNotSupported
+                        ) =>
+                    {
+                        return update_expr::update(store, ctx, up, &table, alias.as_deref());
                     }
-                })?;
+                    b => b?,
+                };
                 if ctx.dry_run {
                     continue;
                 }

@@ -62,12 +62,6 @@ fn unsupported() -> Vec<Case> {
             NOT_YET,
         ),
         differs(
-            "UPDATE users SET age = age + 1",
-            "0A000",
-            "ok",
-            "UPDATE sets constants only (one bitmap operation per column)",
-        ),
-        differs(
             "CREATE TABLE e (id TEXT PRIMARY KEY, x EVENT)",
             "0A000",
             "42704",
