@@ -90,7 +90,7 @@ fn inline(stmt: &Statement) -> Option<&str> {
 }
 
 fn copy_in(db: &Db, session: &Session, stmt: &Statement) -> Result<u64, String> {
-    let mut copy = CopyIn::start(&db.store().snapshot(), stmt, session.timezone_offset_secs())
+    let mut copy = CopyIn::start(&db.store().snapshot(), stmt, session.time_zone())
         .map_err(|e| message(&e))?;
     if let Some(data) = inline(stmt) {
         copy.feed(data.as_bytes()).map_err(|e| message(&e))?;

@@ -10,11 +10,12 @@
 use super::binary::recv;
 use crate::index::encode::{
     f32_to_ordered, f64_to_ordered, parse_date, parse_f32, parse_f64, parse_numeric,
-    parse_timestamp, parse_timestamptz,
 };
 use crate::index::{ColumnType, Key, KeyType, Value};
 use crate::sql::error::{SqlError, SqlResult, SqlState};
+use crate::sql::scalar::cast::{text_to_timestamp, text_to_timestamptz};
 use crate::sql::scalar::parse_text_array;
+use crate::sql::timezone::TimeZone;
 use crate::sql::types::{DataType, Datum};
 use crate::storage::limits::{KEY_BYTES_MAX, SET_VALUES_MAX, VALUE_BYTES_MAX};
 
@@ -66,23 +67,15 @@ pub fn key(cell: &Cell<'_>, ty: KeyType, table: &str, column: &str) -> SqlResult
     }
 }
 
-/// Converts one tag cell of a column of type `ty`. `timezone_offset_secs`
-/// is the zone of `TIMESTAMPTZ` input that names none (the session's
-/// `TimeZone`; UTC for `audb load`).
-pub fn value(
-    cell: &Cell<'_>,
-    ty: ColumnType,
-    timezone_offset_secs: i32,
-) -> SqlResult<Option<Value>> {
+/// Converts one tag cell of a column of type `ty`. `tz` is the zone of
+/// `TIMESTAMPTZ` input that names none (the session's `TimeZone`, each
+/// value taking the offset in force at its instant; UTC for `audb load`).
+pub fn value(cell: &Cell<'_>, ty: ColumnType, tz: &TimeZone) -> SqlResult<Option<Value>> {
     let v = match (cell, ty) {
         (Cell::Null, _) => return Ok(None),
         (Cell::Bool(b), ColumnType::Boolean) => Value::Bool(*b),
         (Cell::Bool(b), _) => {
-            return value(
-                &Cell::Text(if *b { "true" } else { "false" }),
-                ty,
-                timezone_offset_secs,
-            );
+            return value(&Cell::Text(if *b { "true" } else { "false" }), ty, tz);
         }
         (Cell::List(items), ColumnType::TextArray) => set(items.clone())?,
         (Cell::List(_), _) => {
@@ -90,7 +83,7 @@ pub fn value(
                 "an array is not a value of type {ty}"
             )));
         }
-        (Cell::Text(t), ty) => parse(t, ty, timezone_offset_secs)?,
+        (Cell::Text(t), ty) => parse(t, ty, tz)?,
     };
     if let Value::Text(s) = &v
         && s.len() > VALUE_BYTES_MAX
@@ -145,7 +138,7 @@ fn int(text: &str, name: &str, lo: i64, hi: i64) -> SqlResult<i64> {
 }
 
 /// PostgreSQL's input function of `ty` applied to `text`.
-fn parse(text: &str, ty: ColumnType, tz: i32) -> SqlResult<Value> {
+fn parse(text: &str, ty: ColumnType, tz: &TimeZone) -> SqlResult<Value> {
     Ok(match ty {
         ColumnType::Boolean => Value::Bool(parse_bool(text)?),
         ColumnType::Text => Value::Text(text.to_owned()),
@@ -165,8 +158,8 @@ fn parse(text: &str, ty: ColumnType, tz: i32) -> SqlResult<Value> {
         ColumnType::Real => Value::Int(f32_to_ordered(parse_f32(text)?)),
         ColumnType::Double => Value::Int(f64_to_ordered(parse_f64(text)?)),
         ColumnType::Date => Value::Int(parse_date(text)?),
-        ColumnType::Timestamp => Value::Int(parse_timestamp(text)?),
-        ColumnType::TimestampTz => Value::Int(parse_timestamptz(text, tz)?),
+        ColumnType::Timestamp => Value::Int(text_to_timestamp(text)?),
+        ColumnType::TimestampTz => Value::Int(text_to_timestamptz(text, tz)?),
     })
 }
 
@@ -234,7 +227,7 @@ pub fn binary_value(bytes: Option<&[u8]>, ty: ColumnType) -> SqlResult<Option<Va
     };
     let v = match (ty, recv_all(bytes, DataType::of_column(ty))?) {
         (ColumnType::Boolean, Datum::Bool(b)) => Value::Bool(b),
-        (ColumnType::Text, Datum::Text(t)) => return value(&Cell::Text(&t), ty, 0),
+        (ColumnType::Text, Datum::Text(t)) => return value(&Cell::Text(&t), ty, &TimeZone::UTC),
         (ColumnType::TextArray, Datum::TextArray(items)) => {
             let items: Option<Vec<String>> = items.into_iter().collect();
             set(items.ok_or_else(null_element)?)?
@@ -290,37 +283,52 @@ mod tests {
 
     #[test]
     fn integers_are_range_checked_with_postgres_messages() {
-        let err = value(&Cell::Text("99999999999"), ColumnType::Int, 0).unwrap_err();
+        let err = value(&Cell::Text("99999999999"), ColumnType::Int, &TimeZone::UTC).unwrap_err();
         assert_eq!(err.state, SqlState::NumericValueOutOfRange);
         assert_eq!(
             err.message,
             "value \"99999999999\" is out of range for type integer"
         );
-        let err = value(&Cell::Text("abc"), ColumnType::Int, 0).unwrap_err();
+        let err = value(&Cell::Text("abc"), ColumnType::Int, &TimeZone::UTC).unwrap_err();
         assert_eq!(err.state, SqlState::InvalidTextRepresentation);
         assert_eq!(
             err.message,
             "invalid input syntax for type integer: \"abc\""
         );
         assert_eq!(
-            value(&Cell::Text(" 42 "), ColumnType::Int, 0),
+            value(&Cell::Text(" 42 "), ColumnType::Int, &TimeZone::UTC),
             Ok(Some(Value::Int(42)))
         );
     }
 
     #[test]
     fn bad_dates_carry_the_datetime_sqlstate() {
-        let err = value(&Cell::Text("2020-13-45"), ColumnType::Date, 0).unwrap_err();
+        let err = value(&Cell::Text("2020-13-45"), ColumnType::Date, &TimeZone::UTC).unwrap_err();
         assert_eq!(err.state.code(), "22008", "{err:?}");
     }
 
     #[test]
     fn text_arrays_accept_literals_and_lists() {
-        let v = value(&Cell::Text("{b,a,\"c d\"}"), ColumnType::TextArray, 0);
+        let v = value(
+            &Cell::Text("{b,a,\"c d\"}"),
+            ColumnType::TextArray,
+            &TimeZone::UTC,
+        );
         assert_eq!(v, Ok(Some(Value::text_set(["a", "b", "c d"]))));
-        let v = value(&Cell::List(vec!["x".into()]), ColumnType::TextArray, 0);
+        let v = value(
+            &Cell::List(vec!["x".into()]),
+            ColumnType::TextArray,
+            &TimeZone::UTC,
+        );
         assert_eq!(v, Ok(Some(Value::text_set(["x"]))));
-        assert!(value(&Cell::Text("{a,NULL}"), ColumnType::TextArray, 0).is_err());
+        assert!(
+            value(
+                &Cell::Text("{a,NULL}"),
+                ColumnType::TextArray,
+                &TimeZone::UTC
+            )
+            .is_err()
+        );
     }
 
     #[test]

@@ -21,6 +21,7 @@ use super::target::{self, TableTarget};
 use super::{CopyError, CopyFormat, CopyOptions, CopyResult, printout};
 use crate::exec::rows::Fetch;
 use crate::index::{Key, Value};
+use crate::sql::timezone::TimeZone;
 use crate::storage::{ColumnId, Snapshot, StorageError, Store};
 use sqlparser::ast::{CopySource, Statement};
 use std::cell::Cell as StdCell;
@@ -119,13 +120,14 @@ struct RowShape {
     /// Per field: `None` for the key, else the tag's index in `columns`.
     fields: Vec<(String, Option<usize>, Option<crate::index::ColumnType>)>,
     columns: Vec<ColumnId>,
-    timezone_offset_secs: i32,
+    /// The session's zone, for `TIMESTAMPTZ` input that names none.
+    time_zone: TimeZone,
 }
 
 type Row = (Key, Vec<Option<Value>>);
 
 impl RowShape {
-    fn new(t: &TableTarget, tz: i32) -> CopyResult<RowShape> {
+    fn new(t: &TableTarget, tz: TimeZone) -> CopyResult<RowShape> {
         let schema = t.table.schema();
         let mut columns = Vec::new();
         let mut fields = Vec::new();
@@ -154,7 +156,7 @@ impl RowShape {
             key_type: schema.key_type,
             fields,
             columns,
-            timezone_offset_secs: tz,
+            time_zone: tz,
         })
     }
 
@@ -201,7 +203,7 @@ impl RowShape {
             };
             match (slot, ty) {
                 (Some(i), Some(ty)) => {
-                    values[*i] = convert::value(&c, *ty, self.timezone_offset_secs).map_err(at)?;
+                    values[*i] = convert::value(&c, *ty, &self.time_zone).map_err(at)?;
                 }
                 _ => {
                     key = Some(
@@ -342,12 +344,9 @@ pub struct CopyIn {
 
 impl CopyIn {
     /// Starts `stmt` (a `COPY … FROM STDIN`) against `snapshot`;
-    /// `timezone_offset_secs` is the session's zone for `TIMESTAMPTZ` input.
-    pub fn start(
-        snapshot: &Snapshot,
-        stmt: &Statement,
-        timezone_offset_secs: i32,
-    ) -> CopyResult<CopyIn> {
+    /// `time_zone` is the session's `TimeZone`, for `TIMESTAMPTZ` input
+    /// that names no zone.
+    pub fn start(snapshot: &Snapshot, stmt: &Statement, time_zone: TimeZone) -> CopyResult<CopyIn> {
         let Statement::Copy {
             source:
                 CopySource::Table {
@@ -363,7 +362,7 @@ impl CopyIn {
         };
         let opts = CopyOptions::from_ast(options, legacy_options)?;
         let t = target::resolve(snapshot, table_name, columns, false)?;
-        let shape = RowShape::new(&t, timezone_offset_secs)?;
+        let shape = RowShape::new(&t, time_zone)?;
         Ok(CopyIn {
             table_id: t.table.schema().id,
             input: Input::new(&shape, &opts),

@@ -88,7 +88,7 @@ impl Conn {
         stmt: &Statement,
         rest: VecDeque<Statement>,
     ) -> Result<(usize, i8), CopyError> {
-        let tz = self.with_session(|s| s.timezone_offset_secs());
+        let tz = self.with_session(|s| s.time_zone());
         let copy = CopyIn::start(&self.db.store().snapshot(), stmt, tz)?;
         let columns = (copy.columns(), i8::from(copy.binary()));
         // A cancel request from before the COPY does not cancel it.

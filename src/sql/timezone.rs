@@ -12,11 +12,16 @@
 //! so converting in them never consults the database.
 
 mod abbrevs;
+mod input;
 #[cfg(test)]
 mod tests;
 
+pub use input::{ZoneInputError, has_numeric_offset, split_zone};
+
 use jiff::Timestamp;
 use jiff::tz::{AmbiguousOffset, Offset};
+use std::collections::HashMap;
+use std::sync::LazyLock;
 
 /// A time zone: a fixed offset or a zone's rules.
 #[derive(Clone, Debug, PartialEq)]
@@ -192,18 +197,27 @@ impl TimeZone {
     /// [`TimeZone::from_name`]. Numbers are POSIX specs here, so `'+8'` is
     /// eight hours west, as in PostgreSQL.
     pub fn for_at_time_zone(name: &str) -> Option<TimeZone> {
-        for line in abbrevs::DEFAULT.lines() {
-            let Some((abbrev, value)) = line.split_once(' ') else {
-                continue;
-            };
-            if abbrev.eq_ignore_ascii_case(name) {
-                return match value.parse::<i32>() {
-                    Ok(offset) => Some(TimeZone::fixed(offset)),
-                    Err(_) => TimeZone::from_name(value).map(|(tz, _)| tz),
-                };
-            }
+        TimeZone::abbreviation(name).or_else(|| TimeZone::from_name(name).map(|(tz, _)| tz))
+    }
+
+    /// An abbreviation of PostgreSQL's `Default` set, any case: a fixed
+    /// offset (`EST` is -05), or for a "dynamic" one (`MSK`) the zone whose
+    /// offset it takes.
+    pub fn abbreviation(name: &str) -> Option<TimeZone> {
+        static TABLE: LazyLock<HashMap<&'static str, &'static str>> = LazyLock::new(|| {
+            abbrevs::DEFAULT
+                .lines()
+                .filter_map(|line| line.split_once(' '))
+                .collect()
+        });
+        if name.len() > 6 {
+            return None;
         }
-        TimeZone::from_name(name).map(|(tz, _)| tz)
+        let value = TABLE.get(name.to_ascii_uppercase().as_str())?;
+        match value.parse::<i32>() {
+            Ok(offset) => Some(TimeZone::fixed(offset)),
+            Err(_) => TimeZone::from_name(value).map(|(tz, _)| tz),
+        }
     }
 
     fn from_jiff(tz: jiff::tz::TimeZone) -> TimeZone {

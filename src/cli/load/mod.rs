@@ -25,6 +25,7 @@ use super::{CliError, CliResult, Format, LoadArgs, group_digits};
 use audb::config::Settings;
 use audb::copy::convert::{self, Cell};
 use audb::index::{ColumnType, Key, KeyType, Value};
+use audb::sql::timezone::TimeZone;
 use audb::storage::{ColumnId, StorageError, TableSchema};
 use pipeline::Parsed;
 use std::cell::RefCell;
@@ -375,7 +376,8 @@ fn csv_row(m: &Mapping, rec: &csv::Record) -> Result<Row, String> {
 
 /// Converts a tag cell; `TIMESTAMPTZ` without a zone is UTC.
 fn tag_value(cell: &Cell<'_>, t: &Target) -> Result<Option<Value>, String> {
-    convert::value(cell, t.ty, 0).map_err(|e| format!("{} (column {})", e.message, t.name))
+    convert::value(cell, t.ty, &TimeZone::UTC)
+        .map_err(|e| format!("{} (column {})", e.message, t.name))
 }
 
 /// An unquoted empty field is NULL; a quoted one the empty string.

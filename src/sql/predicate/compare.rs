@@ -91,7 +91,9 @@ fn scaled(mantissa: i128, scale: u32, target_scale: u32) -> Bound {
 
 fn bound_for(ctx: &dyn PredContext, d: &Datum, dt: DataType, ty: ColumnType) -> SqlResult<Bound> {
     use crate::index::encode;
-    use crate::sql::scalar::cast::{text_to_timestamptz, zone_local_to_utc, zone_utc_to_local};
+    use crate::sql::scalar::cast::{
+        text_to_timestamp, text_to_timestamptz, zone_local_to_utc, zone_utc_to_local,
+    };
     let tz = ctx.time_zone();
     let int_target = match ty {
         ColumnType::Numeric { scale, .. } => Some(u32::from(scale)),
@@ -175,7 +177,7 @@ fn bound_for(ctx: &dyn PredContext, d: &Datum, dt: DataType, ty: ColumnType) -> 
         }
         (Datum::TimestampTz(t), ColumnType::Timestamp) => Bound::Exact(zone_utc_to_local(*t, tz)?),
         (Datum::Timestamp(t), ColumnType::TimestampTz) => Bound::Exact(zone_local_to_utc(*t, tz)?),
-        (Datum::Text(s), ColumnType::Timestamp) => Bound::Exact(encode::parse_timestamp(s)?),
+        (Datum::Text(s), ColumnType::Timestamp) => Bound::Exact(text_to_timestamp(s)?),
         (Datum::Text(s), ColumnType::TimestampTz) => Bound::Exact(text_to_timestamptz(s, tz)?),
         _ => return Err(mismatch()),
     })

@@ -8,12 +8,12 @@ use super::regclass::{oid_from_int8, reg_in, wrap_oid};
 use super::text::parse_text_array;
 use super::{CharLength, EvalContext};
 use crate::index::encode::{
-    MICROS_NEG_INFINITY, MICROS_POS_INFINITY, parse_date, parse_f32, parse_f64, parse_timestamp,
-    parse_timestamptz,
+    EncodeError, MICROS_NEG_INFINITY, MICROS_POS_INFINITY, parse_date, parse_f32, parse_f64,
+    parse_timestamp, parse_timestamptz,
 };
 use crate::sql::decimal::Decimal;
 use crate::sql::error::{SqlError, SqlResult, SqlState};
-use crate::sql::timezone::TimeZone;
+use crate::sql::timezone::{TimeZone, ZoneInputError, has_numeric_offset, split_zone};
 use crate::sql::types::{DataType, Datum};
 
 /// 22003 `integer out of range` and its smallint/bigint siblings.
@@ -259,19 +259,81 @@ fn shift(m: i64, secs: i64) -> SqlResult<i64> {
         .ok_or_else(datetime::timestamp_out_of_range)
 }
 
-/// Text as `timestamptz` in the session zone: a zone written in the text
-/// wins; otherwise the wall-clock time is resolved in the session zone
-/// (DST included).
+/// Text as `timestamptz` in the session zone `tz`: a zone written in the
+/// text wins (an offset, an abbreviation, a zone name: see
+/// [`split_zone`]); otherwise the wall-clock time is resolved in `tz`
+/// (DST included, so each value gets the offset in force at its instant).
 pub(crate) fn text_to_timestamptz(s: &str, tz: &TimeZone) -> SqlResult<i64> {
+    const TY: &str = "timestamp with time zone";
+    let (rest, named) = split_zone(s).map_err(|e| zone_input_error(e, TY, s))?;
+    let parse = |off: i32| -> SqlResult<i64> {
+        Ok(parse_timestamptz(&rest, off).map_err(|e| for_input(e, s))?)
+    };
+    if named.is_some() && has_numeric_offset(&rest) {
+        return Err(datetime_syntax(TY, s));
+    }
+    if is_special_instant(&rest) {
+        // `epoch` and the infinities are instants, whatever the zone.
+        return parse(0);
+    }
+    if let Some(zone) = named {
+        return zone_local_to_utc(parse(0)?, &zone);
+    }
     if let Some(off) = tz.fixed_offset() {
-        return Ok(parse_timestamptz(s, off)?);
+        return parse(off);
     }
-    // Parsing at two offsets tells whether the text carries its own zone.
-    let at_utc = parse_timestamptz(s, 0)?;
-    if parse_timestamptz(s, 1)? != at_utc {
-        return zone_local_to_utc(at_utc, tz);
+    let at_utc = parse(0)?;
+    if has_numeric_offset(&rest) {
+        return Ok(at_utc);
     }
-    Ok(at_utc)
+    zone_local_to_utc(at_utc, tz)
+}
+
+/// `epoch`, `infinity`, `+infinity`, `-infinity` (any case, blanks around).
+fn is_special_instant(s: &str) -> bool {
+    let t = s.trim_matches(|c: char| c.is_ascii_whitespace());
+    ["epoch", "infinity", "+infinity", "-infinity"]
+        .iter()
+        .any(|w| t.eq_ignore_ascii_case(w))
+}
+
+/// Text as `timestamp` (without time zone): a zone written in the text
+/// must be one, and is then ignored, as in PostgreSQL.
+pub(crate) fn text_to_timestamp(s: &str) -> SqlResult<i64> {
+    const TY: &str = "timestamp";
+    let (rest, named) = split_zone(s).map_err(|e| zone_input_error(e, TY, s))?;
+    if named.is_some() && has_numeric_offset(&rest) {
+        return Err(datetime_syntax(TY, s));
+    }
+    Ok(parse_timestamp(&rest).map_err(|e| for_input(e, s))?)
+}
+
+/// 22007 `invalid input syntax for type …` for date/time input.
+fn datetime_syntax(ty: &'static str, s: &str) -> SqlError {
+    EncodeError::syntax(ty, s).into()
+}
+
+/// The error of refused zone words in date/time input `s` of type `ty`.
+fn zone_input_error(e: ZoneInputError, ty: &'static str, s: &str) -> SqlError {
+    match e {
+        ZoneInputError::BadFormat => datetime_syntax(ty, s),
+        ZoneInputError::NotRecognized(name) => SqlError::new(
+            SqlState::InvalidParameterValue,
+            format!("time zone \"{name}\" not recognized"),
+        ),
+    }
+}
+
+/// A parse error of the text with its zone words split off, naming the
+/// text as written.
+fn for_input(mut e: EncodeError, s: &str) -> EncodeError {
+    if let EncodeError::InvalidSyntax { input, .. }
+    | EncodeError::FieldOutOfRange { input, .. }
+    | EncodeError::OutOfRange { input, .. } = &mut e
+    {
+        s.clone_into(input);
+    }
+    e
 }
 
 fn syntax(ty: &str, s: &str) -> SqlError {
@@ -357,7 +419,7 @@ pub(crate) fn parse_text(s: &str, to: DataType, ctx: &EvalContext) -> SqlResult<
         },
         T::Timestamp => match special_datetime(s, ctx) {
             Some(m) => Datum::Timestamp(m?),
-            None => Datum::Timestamp(parse_timestamp(s)?),
+            None => Datum::Timestamp(text_to_timestamp(s)?),
         },
         T::TimestampTz => match special_datetime(s, ctx) {
             Some(m) => Datum::TimestampTz(local_to_utc(m?, ctx)?),
