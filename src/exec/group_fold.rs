@@ -5,11 +5,13 @@
 //! read, as a GROUP BY of those columns does ([`super::aggregate`]): one
 //! intersection per value or a forward pass for a categorical column
 //! ([`super::groups`]), a split over the planes for a numeric one — or,
-//! when that column turns out to hold many distinct values (a timestamp),
-//! a forward pass over its values ([`BsiRef::values`]). Each distinct value
-//! tuple is handed once to a [`KeyFold`], which the SQL layer supplies: it
-//! evaluates the expressions and names the output groups the tuple's rows
-//! belong to. The rows of every tuple that folds into the same group are
+//! when a numeric column turns out to hold many distinct values (a
+//! timestamp) and the columns after it are numeric too, a row pass that
+//! reads their values row by row ([`row_pass`]). Each distinct value tuple
+//! of a split is handed once to a [`KeyFold`], which the SQL layer
+//! supplies: it evaluates the expressions and names the output groups the
+//! tuple's rows belong to; the row pass asks it per row, without a lock,
+//! while a per-window cache of tuples does not pay off. The rows of every tuple that folds into the same group are
 //! unioned, and the aggregates run once per output group — so every
 //! aggregate, `COUNT(DISTINCT …)` included, sees exactly its group's rows.
 //!
@@ -26,10 +28,13 @@ use super::parallel::Cancel;
 use crate::index::TagKind;
 use crate::index::bsi::BsiRef;
 use crate::sql::error::{SqlError, SqlResult};
-use crate::storage::{ColumnRead, TableSnapshot};
+use crate::sql::types::Datum;
+use crate::storage::{ColumnRead, NumericShard, TableSnapshot};
 use roaring::RoaringBitmap;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
+
+mod row_pass;
 
 /// The output groups of rows whose grouping columns hold one value tuple:
 /// (group id, how many times each such row counts in that group).
@@ -42,6 +47,15 @@ pub type Folded = Arc<[(u32, u64)]>;
 pub trait KeyFold: Send + Sync {
     /// The output groups of rows holding `key`.
     fn fold(&self, key: &[GroupValue]) -> SqlResult<Folded>;
+
+    /// The output group keys of rows holding `key`, each with how many
+    /// times such a row counts in it: what [`KeyFold::fold`] numbers, but
+    /// neither cached nor numbered, so that many threads can call it at
+    /// once without waiting for each other.
+    fn keys(&self, key: &[GroupValue]) -> SqlResult<Vec<(Vec<Datum>, u64)>>;
+
+    /// The group ids of `keys` (as [`KeyFold::keys`] returns them), in order.
+    fn number(&self, keys: Vec<Vec<Datum>>) -> SqlResult<Vec<u32>>;
 }
 
 /// Output groups (ids from the [`KeyFold`]) with their aggregate states.
@@ -55,8 +69,11 @@ pub type FoldedGroups = BTreeMap<u32, Vec<AggState>>;
 const ROWS_PER_SPLIT_GROUP: u64 = 64;
 /// Distinct values a numeric split may always produce.
 const SPLIT_GROUPS_MIN: usize = 256;
-/// Rows of a forward pass between cancellation checks.
+/// Rows of a row pass between cancellation checks.
 const CANCEL_CHECK_ROWS: usize = 1 << 14;
+/// Rows whose values are sampled to tell a numeric column with about a
+/// value per row before splitting it ([`mostly_distinct`]).
+const DISTINCT_SAMPLE: u32 = 4096;
 
 /// Computes `aggs` over the rows where `filter` is TRUE, grouped by what
 /// `fold` makes of the values of `columns`, over every shard of `snap` in
@@ -89,7 +106,7 @@ pub fn aggregate_folded(
         let mut split = FoldSplit {
             snap,
             shard,
-            fold: fold.as_ref(),
+            fold,
             cancel,
             key: Vec::with_capacity(columns.len()),
             parts: BTreeMap::new(),
@@ -143,7 +160,7 @@ fn merge_into(out: &mut FoldedGroups, id: u32, states: Vec<AggState>, aggs: &[Ag
 struct FoldSplit<'a> {
     snap: &'a TableSnapshot,
     shard: u32,
-    fold: &'a dyn KeyFold,
+    fold: &'a Arc<dyn KeyFold>,
     cancel: &'a Cancel,
     key: Vec<GroupValue>,
     parts: BTreeMap<(u32, u64), RoaringBitmap>,
@@ -186,26 +203,23 @@ impl FoldSplit<'_> {
                 TagKind::Numeric => {
                     let n = snap.numeric(col, shard)?;
                     let bsi = BsiRef::new(&n.not_null, &n.sign, &n.planes);
+                    let by_rows = rest.iter().all(is_numeric);
+                    if by_rows && mostly_distinct(&bsi, &rows) {
+                        return self.row_pass(n, rest, rows);
+                    }
                     let nulls = &rows - n.not_null.as_ref();
                     let max = usize::try_from(rows.len() / ROWS_PER_SPLIT_GROUP)
                         .unwrap_or(usize::MAX)
                         .max(SPLIT_GROUPS_MIN);
-                    let mut parts: Vec<(GroupValue, RoaringBitmap)> =
-                        match bsi.groups_bounded(Some(&rows), max) {
-                            Some(groups) => groups
-                                .into_iter()
-                                .map(|(v, bm)| (GroupValue::Int(v), bm))
-                                .collect(),
-                            None if rest.is_empty() => {
-                                self.forward(&bsi, &rows)?;
-                                Vec::new()
-                            }
-                            None => bsi
-                                .groups(Some(&rows))
-                                .into_iter()
-                                .map(|(v, bm)| (GroupValue::Int(v), bm))
-                                .collect(),
-                        };
+                    let groups = match bsi.groups_bounded(Some(&rows), max) {
+                        Some(groups) => groups,
+                        None if by_rows => return self.row_pass(n, rest, rows),
+                        None => bsi.groups(Some(&rows)),
+                    };
+                    let mut parts: Vec<(GroupValue, RoaringBitmap)> = groups
+                        .into_iter()
+                        .map(|(v, bm)| (GroupValue::Int(v), bm))
+                        .collect();
                     parts.push((GroupValue::Null, nulls));
                     parts
                 }
@@ -231,40 +245,58 @@ impl FoldSplit<'_> {
         Ok(())
     }
 
-    /// The last grouping column, numeric with many distinct values: reads
-    /// each non-null row's value and adds the row to the groups its tuple
-    /// folds into (each distinct value folded once per shard).
-    fn forward<P: std::borrow::Borrow<RoaringBitmap>>(
+    /// Groups `rows` by numeric column `first` and the numeric columns
+    /// `rest` read row by row ([`row_pass`]).
+    fn row_pass(
         &mut self,
-        bsi: &BsiRef<'_, P>,
-        rows: &RoaringBitmap,
+        first: NumericShard,
+        rest: &[GroupBy],
+        rows: RoaringBitmap,
     ) -> SqlResult<()> {
-        let mut seen: HashMap<i64, Folded> = HashMap::new();
-        for (i, (row, v)) in bsi.values(rows).into_iter().enumerate() {
-            if i % CANCEL_CHECK_ROWS == 0 {
-                self.cancel.check()?;
-            }
-            let targets = match seen.get(&v) {
-                Some(t) => Arc::clone(t),
-                None => {
-                    self.key.push(GroupValue::Int(v));
-                    let t = self.fold.fold(&self.key);
-                    self.key.pop();
-                    let t = t?;
-                    seen.insert(v, Arc::clone(&t));
-                    t
-                }
-            };
-            for &(id, times) in targets.iter() {
-                let bm = self.parts.entry((id, times)).or_default();
-                // Rows come in increasing order within one pass.
-                if bm.try_push(row).is_err() {
-                    bm.insert(row);
-                }
+        let mut columns = Vec::with_capacity(rest.len() + 1);
+        columns.push(first);
+        for c in rest {
+            if let GroupBy::Column(col, _) = *c {
+                columns.push(self.snap.numeric(col, self.shard)?);
             }
         }
-        Ok(())
+        let pass = row_pass::RowPass {
+            prefix: self.key.clone(),
+            columns,
+            rows,
+            fold: Arc::clone(self.fold),
+            cancel: self.cancel.clone(),
+        };
+        pass.run(&mut self.parts)
     }
+}
+
+/// Whether a sample of `rows` (the first [`DISTINCT_SAMPLE`]) holds mostly
+/// distinct values of `bsi`: then splitting over the planes would only
+/// find out, at a cost, that there are too many values, and the rows are
+/// read row by row at once. Small row sets are not sampled.
+fn mostly_distinct<P: std::borrow::Borrow<RoaringBitmap>>(
+    bsi: &BsiRef<'_, P>,
+    rows: &RoaringBitmap,
+) -> bool {
+    if rows.len() < 4 * u64::from(DISTINCT_SAMPLE) {
+        return false;
+    }
+    let Some(end) = rows.select(DISTINCT_SAMPLE) else {
+        return false;
+    };
+    let mut sample = RoaringBitmap::new();
+    sample.insert_range(0..end);
+    sample &= rows;
+    let mut values: Vec<i64> = bsi.values(&sample).into_iter().map(|(_, v)| v).collect();
+    values.sort_unstable();
+    values.dedup();
+    values.len() as u64 * 2 > u64::from(DISTINCT_SAMPLE)
+}
+
+/// Whether `c` is a numeric column (one the row pass can read).
+fn is_numeric(c: &GroupBy) -> bool {
+    matches!(c, GroupBy::Column(_, ty) if ty.kind() == TagKind::Numeric)
 }
 
 impl AggState {

@@ -99,6 +99,8 @@ pub struct Folder {
     /// The split columns' types (`None`: an `unnest` element, text).
     columns: Vec<Option<ColumnType>>,
     sources: Vec<KeySource>,
+    /// Whether `sources` are the computed expressions in order.
+    all_computed: bool,
     computed: PreparedSet,
     types: Vec<DataType>,
     eval: EvalContext,
@@ -120,19 +122,45 @@ impl Folder {
     /// how many times such a row counts in it.
     pub fn keys_of(&self, row: &[Datum]) -> SqlResult<Vec<(Vec<Datum>, u64)>> {
         let computed = self.computed.rows(row, &self.eval)?;
-        let mut counted: BTreeMap<RowKey, u64> = BTreeMap::new();
-        for values in computed {
-            let key: Vec<Datum> = self
-                .sources
+        let key = |values: Vec<Datum>| -> Vec<Datum> {
+            if self.all_computed {
+                return values;
+            }
+            let mut values: Vec<Option<Datum>> = values.into_iter().map(Some).collect();
+            self.sources
                 .iter()
                 .map(|s| match *s {
                     KeySource::Direct(i) => row.get(i).cloned().unwrap_or(Datum::Null),
-                    KeySource::Computed(i) => values.get(i).cloned().unwrap_or(Datum::Null),
+                    KeySource::Computed(i) => values
+                        .get_mut(i)
+                        .and_then(Option::take)
+                        .unwrap_or(Datum::Null),
                 })
-                .collect();
-            *counted.entry(RowKey(key)).or_insert(0) += 1;
+                .collect()
+        };
+        if computed.len() == 1 {
+            // No set-returning function: one key, counted once.
+            return Ok(computed.into_iter().map(|v| (key(v), 1)).collect());
+        }
+        let mut counted: BTreeMap<RowKey, u64> = BTreeMap::new();
+        for values in computed {
+            *counted.entry(RowKey(key(values))).or_insert(0) += 1;
         }
         Ok(counted.into_iter().map(|(k, n)| (k.0, n)).collect())
+    }
+
+    /// The values of the split columns as SQL values.
+    fn row_of(&self, key: &[GroupValue]) -> Vec<Datum> {
+        key.iter()
+            .zip(&self.columns)
+            .map(|(v, ty)| match (v, ty) {
+                (GroupValue::Null, _) => Datum::Null,
+                (GroupValue::Bool(b), _) => Datum::Bool(*b),
+                (GroupValue::Int(i), Some(t)) => decode_int(*i, *t),
+                (GroupValue::Int(i), None) => Datum::Int(*i),
+                (GroupValue::Text(s), _) => Datum::Text(s.to_string()),
+            })
+            .collect()
     }
 
     /// Like [`Folder::keys_of`], with the keys numbered.
@@ -186,20 +214,18 @@ impl KeyFold for Folder {
         if let Some(hit) = self.lock()?.seen.get(key) {
             return Ok(Arc::clone(hit));
         }
-        let row: Vec<Datum> = key
-            .iter()
-            .zip(&self.columns)
-            .map(|(v, ty)| match (v, ty) {
-                (GroupValue::Null, _) => Datum::Null,
-                (GroupValue::Bool(b), _) => Datum::Bool(*b),
-                (GroupValue::Int(i), Some(t)) => decode_int(*i, *t),
-                (GroupValue::Int(i), None) => Datum::Int(*i),
-                (GroupValue::Text(s), _) => Datum::Text(s.to_string()),
-            })
-            .collect();
-        let ids = self.ids_of(&row)?;
+        let ids = self.ids_of(&self.row_of(key))?;
         self.lock()?.seen.insert(key.to_vec(), Arc::clone(&ids));
         Ok(ids)
+    }
+
+    fn keys(&self, key: &[GroupValue]) -> SqlResult<Vec<(Vec<Datum>, u64)>> {
+        self.keys_of(&self.row_of(key))
+    }
+
+    fn number(&self, keys: Vec<Vec<Datum>>) -> SqlResult<Vec<u32>> {
+        let mut interner = self.lock()?;
+        Ok(keys.into_iter().map(|k| interner.intern(k)).collect())
     }
 }
 
@@ -351,8 +377,13 @@ pub fn plan_fold(
             }
         }
     }
+    let all_computed = sources
+        .iter()
+        .enumerate()
+        .all(|(i, s)| matches!(*s, KeySource::Computed(j) if j == i));
     let folder = Folder {
         columns,
+        all_computed,
         sources,
         computed,
         types,
