@@ -47,6 +47,12 @@ pub struct Session {
     /// NOTICE messages (SQLSTATE 00000) statements raised, oldest first;
     /// the server sends and clears them after each statement.
     pub notices: Vec<String>,
+    /// WARNINGs statements raised (`SET LOCAL` outside a block), sent and
+    /// cleared with the notices.
+    pub warnings: Vec<SqlError>,
+    /// The settings when the session started (the defaults, the server's
+    /// own, what the client asked for at startup): what `RESET` returns to.
+    pub startup_settings: BTreeMap<String, String>,
 }
 
 impl Session {
@@ -80,6 +86,8 @@ impl Session {
             cancel: Arc::new(AtomicBool::new(false)),
             settings_tx: None,
             notices: Vec::new(),
+            warnings: Vec::new(),
+            startup_settings: BTreeMap::new(),
         }
     }
 
@@ -90,12 +98,6 @@ impl Session {
             .get("timezone")
             .and_then(|tz| parse_timezone(tz))
             .unwrap_or_default()
-    }
-
-    /// The session zone's offset east of UTC now, in seconds (COPY's
-    /// timestamptz input still takes a fixed offset).
-    pub fn timezone_offset_secs(&self) -> i32 {
-        self.time_zone().offset_at_utc(now_micros())
     }
 
     /// `statement_timeout` as a duration (`None` = no timeout).
@@ -609,7 +611,7 @@ impl Db {
                 let local = matches!(scope, Some(sqlparser::ast::ContextModifier::Local));
                 self.set_var(session, &name, value, local)
             }
-            S::SetTimeZone { value, .. } => {
+            S::SetTimeZone { value, local } => {
                 let v = match value {
                     Expr::Value(v) => match &v.value {
                         sqlparser::ast::Value::SingleQuotedString(s) => s.clone(),
@@ -617,7 +619,7 @@ impl Db {
                     },
                     other => other.to_string(),
                 };
-                self.set_var(session, "timezone", v, false)
+                self.set_var(session, "timezone", v, *local)
             }
             S::SetNames { .. } | S::SetNamesDefault {} => {
                 Ok(StatementResult::Command("SET".into()))
@@ -636,6 +638,9 @@ impl Db {
         value: String,
         local: bool,
     ) -> SqlResult<StatementResult> {
+        if local {
+            session.starting_set_local();
+        }
         let name = match name {
             "time zone" => "timezone",
             other => other,

@@ -123,6 +123,7 @@ impl Conn {
     ) {
         let mut st = self.state.lock();
         session.cancel = st.cancel.clone();
+        session.startup_settings = session.settings.clone();
         st.user = session.user.clone();
         st.session = Some(session);
         st.startup = startup;
@@ -264,18 +265,13 @@ impl Conn {
                         let r = db
                             .run(session, &s2, &types, &params)
                             .map(|r| (r, super::encode::output_ctx(db, session)));
-                        (r, std::mem::take(&mut session.notices))
+                        (r, super::session::take_notices(session))
                     })
                     .await;
                 // Notices go out before the statement's result or error.
                 let result = match ran {
                     Ok((r, notices)) => {
-                        for n in notices {
-                            let notice = pgwire::error::ErrorInfo::new(
-                                "NOTICE".to_owned(),
-                                "00000".to_owned(),
-                                n,
-                            );
+                        for notice in notices {
                             client
                                 .feed(PgWireBackendMessage::NoticeResponse(notice.into()))
                                 .await?;

@@ -1,16 +1,16 @@
 //! Session-level statements the protocol layer answers itself, decided on
-//! the parsed statement (never on SQL text): transaction control, `RESET`,
-//! `DISCARD`, `UNLISTEN`, `DEALLOCATE`, plus the `version()` rewrite and
-//! the ParameterStatus values clients track.
+//! the parsed statement (never on SQL text): transaction control and
+//! savepoints, `RESET`, `DISCARD`, `UNLISTEN`, `DEALLOCATE`, plus the
+//! `version()` rewrite, the ParameterStatus values clients track and the
+//! notices and warnings statements raise.
 
-use super::sqlstate::{codes, protocol_error, warning};
+use super::sqlstate::{codes, error_info, protocol_error, warning};
 use crate::db::Session;
-use crate::sql::error::{SqlError, SqlState};
 use pgwire::error::ErrorInfo;
 use pgwire::messages::response::TransactionStatus;
 use sqlparser::ast::{
-    DiscardObject, Expr, FunctionArguments, ObjectNamePart, Reset, SelectItem, SetExpr, Statement,
-    Value, visit_expressions, visit_expressions_mut,
+    DiscardObject, Expr, FunctionArguments, Ident, ObjectNamePart, Reset, SelectItem, SetExpr,
+    Statement, Value, visit_expressions, visit_expressions_mut,
 };
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
@@ -69,6 +69,11 @@ fn is_write(stmt: &Statement) -> bool {
             | Statement::ShowVariables { .. }
             | Statement::Set(_)
             | Statement::Explain { .. }
+            | Statement::Savepoint { .. }
+            | Statement::ReleaseSavepoint { .. }
+            | Statement::Rollback { .. }
+            | Statement::Reset(_)
+            | Statement::Discard { .. }
     )
 }
 
@@ -140,14 +145,34 @@ fn only_in_block(what: &str) -> Fail {
     ))
 }
 
+/// A savepoint's name as PostgreSQL folds the identifier.
+fn savepoint_name(id: &Ident) -> String {
+    match id.quote_style {
+        Some(_) => id.value.clone(),
+        None => id.value.to_ascii_lowercase(),
+    }
+}
+
+/// Runs a savepoint statement on the session's settings (opening their
+/// block state if a lost session lost it); `f` fails with a SQLSTATE and
+/// message.
+fn on_savepoints(
+    session: &mut Session,
+    f: impl FnOnce(&mut Session) -> Result<(), (&'static str, String)>,
+) -> Result<(), Fail> {
+    session.begin_settings_block();
+    f(session).map_err(|(code, message)| Box::new(protocol_error(code, message)))
+}
+
 /// Answers `stmt` if it is a session statement; `None` sends it to the
-/// database. `startup` holds the settings the client gave at startup
-/// (what `RESET` returns to).
+/// database. The session carries what `RESET` returns to
+/// (`Session::startup_settings`); `_startup` is the same, as the
+/// connection keeps it.
 pub(crate) fn session_statement(
     stmt: &Statement,
     tx: &mut TxState,
     session: &mut Session,
-    startup: &BTreeMap<String, String>,
+    _startup: &BTreeMap<String, String>,
 ) -> Option<Result<Local, Fail>> {
     let wrote = matches!(
         *tx,
@@ -195,10 +220,18 @@ pub(crate) fn session_statement(
             l
         }
         Statement::Rollback {
-            savepoint: Some(_), ..
+            savepoint: Some(name),
+            ..
         } => {
             if !in_block {
                 return Some(Err(only_in_block("ROLLBACK TO SAVEPOINT")));
+            }
+            let name = savepoint_name(name);
+            if let Err(f) = on_savepoints(session, |s| {
+                s.rollback_to_savepoint(&name)
+                    .map_err(|e| e.sqlstate_and_message("ROLLBACK TO SAVEPOINT"))
+            }) {
+                return Some(Err(f));
             }
             *tx = TxState::Block { wrote };
             let l = Local::tag("ROLLBACK");
@@ -208,28 +241,46 @@ pub(crate) fn session_statement(
                 l
             }
         }
-        Statement::Savepoint { .. } => {
+        Statement::Savepoint { name } => {
             if !in_block {
                 return Some(Err(only_in_block("SAVEPOINT")));
             }
+            let name = savepoint_name(name);
+            if let Err(f) = on_savepoints(session, |s| {
+                s.savepoint(&name)
+                    .map_err(|e| e.sqlstate_and_message("SAVEPOINT"))
+            }) {
+                return Some(Err(f));
+            }
             Local::tag("SAVEPOINT")
         }
-        Statement::ReleaseSavepoint { .. } => {
+        Statement::ReleaseSavepoint { name } => {
             if !in_block {
                 return Some(Err(only_in_block("RELEASE SAVEPOINT")));
+            }
+            let name = savepoint_name(name);
+            if let Err(f) = on_savepoints(session, |s| {
+                s.release_savepoint(&name)
+                    .map_err(|e| e.sqlstate_and_message("RELEASE SAVEPOINT"))
+            }) {
+                return Some(Err(f));
             }
             Local::tag("RELEASE")
         }
         Statement::Reset(r) => match &r.reset {
             Reset::ALL => {
-                reset_all(session, startup);
+                session.reset_all_settings();
                 Local::tag("RESET")
             }
             Reset::SessionAuthorization => Local::tag("RESET"),
             Reset::ConfigurationParameter(name) => {
                 let name = name.to_string().to_lowercase();
-                if let Err(e) = reset_one(session, startup, &name) {
-                    return Some(Err(Box::new(super::sqlstate::error_info(&e))));
+                let name = match name.as_str() {
+                    "time zone" => "timezone",
+                    other => other,
+                };
+                if let Err(e) = session.reset_setting(name) {
+                    return Some(Err(Box::new(error_info(&e))));
                 }
                 Local::tag("RESET")
             }
@@ -242,7 +293,7 @@ pub(crate) fn session_statement(
                         "DISCARD ALL cannot run inside a transaction block",
                     ))));
                 }
-                reset_all(session, startup);
+                session.reset_all_settings();
                 Local::tag("DISCARD ALL")
             }
             DiscardObject::PLANS => Local::tag("DISCARD PLANS"),
@@ -263,41 +314,19 @@ pub(crate) fn session_statement(
     }))
 }
 
-/// The default of every setting: PostgreSQL's, then what the client asked
-/// for at startup.
-fn defaults(startup: &BTreeMap<String, String>) -> BTreeMap<String, String> {
-    let mut d = Session::new("").settings;
-    d.extend(startup.iter().map(|(k, v)| (k.clone(), v.clone())));
-    d
-}
-
-fn reset_all(session: &mut Session, startup: &BTreeMap<String, String>) {
-    session.settings = defaults(startup);
-}
-
-fn reset_one(
-    session: &mut Session,
-    startup: &BTreeMap<String, String>,
-    name: &str,
-) -> Result<(), SqlError> {
-    let name = match name {
-        "time zone" => "timezone",
-        other => other,
-    };
-    match defaults(startup).remove(name) {
-        Some(v) => {
-            session.settings.insert(name.to_owned(), v);
-        }
-        // A custom setting made by SET: forget it.
-        None if session.settings.remove(name).is_some() => {}
-        None => {
-            return Err(SqlError::new(
-                SqlState::UndefinedObject,
-                format!("unrecognized configuration parameter \"{name}\""),
-            ));
-        }
-    }
-    Ok(())
+/// The notices (NOTICE 00000) and warnings the last statement raised,
+/// oldest first, as the NoticeResponses to send; the session forgets them.
+pub(crate) fn take_notices(session: &mut Session) -> Vec<ErrorInfo> {
+    let notices = std::mem::take(&mut session.notices)
+        .into_iter()
+        .map(|n| ErrorInfo::new("NOTICE".to_owned(), "00000".to_owned(), n));
+    let warnings = std::mem::take(&mut session.warnings).into_iter().map(|w| {
+        let mut info = warning(w.state.code(), w.message.clone());
+        info.detail = w.detail;
+        info.hint = w.hint;
+        info
+    });
+    notices.chain(warnings).collect()
 }
 
 /// Settings reported to the client in ParameterStatus when they change:
@@ -521,7 +550,9 @@ mod tests {
     #[test]
     fn reset_returns_to_defaults() {
         let mut s = Session::new("u");
-        let st = BTreeMap::from([("application_name".to_owned(), "app".to_owned())]);
+        let st = BTreeMap::new();
+        s.settings.insert("application_name".into(), "app".into());
+        s.startup_settings = s.settings.clone();
         let mut tx = TxState::Idle;
         s.settings.insert("timezone".into(), "+08".into());
         s.settings.insert("application_name".into(), "other".into());

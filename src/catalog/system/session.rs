@@ -7,9 +7,12 @@
 //! no catalog function pay for one `Arc` and a copy of the settings.
 
 mod known;
+mod reset;
+mod savepoint;
 mod settings;
 mod tx;
 
+use reset::reset_value;
 pub use settings::{Assigned, assign, bracketed_offset, setting_millis};
 pub use tx::{SettingChange, SettingsTx};
 
@@ -26,6 +29,9 @@ pub struct SessionCatalog {
     snapshot: Snapshot,
     user: String,
     settings: BTreeMap<String, String>,
+    /// The settings the session started with (what `set_config(name,
+    /// NULL, …)` returns to).
+    startup: BTreeMap<String, String>,
     model: OnceLock<Model>,
     /// `set_config` calls so far, in order (read back by later calls).
     changes: Mutex<Vec<SettingChange>>,
@@ -43,7 +49,11 @@ pub fn session_catalog(
     settings: &BTreeMap<String, String>,
 ) -> CatalogHandle {
     CatalogHandle(Arc::new(SessionCatalog::new(
-        snapshot, user, settings, false,
+        snapshot,
+        user,
+        settings,
+        BTreeMap::new(),
+        false,
     )))
 }
 
@@ -55,6 +65,7 @@ pub fn statement_catalog(snapshot: &Snapshot, session: &crate::db::Session) -> A
         snapshot,
         &session.user,
         &session.settings,
+        session.startup_settings.clone(),
         true,
     ))
 }
@@ -70,7 +81,8 @@ pub fn show_setting(settings: &BTreeMap<String, String>, name: &str) -> Option<S
 }
 
 /// Checks and normalises `SET name = value` in `session` (`value` `None`:
-/// `SET name TO DEFAULT`), as `set_config` does: 42704 for parameters
+/// `SET name TO DEFAULT`, which returns to the value the session started
+/// with, see [`reset_value`]), as `set_config` does: 42704 for parameters
 /// PostgreSQL does not have, 55P02 for ones a session cannot change, 22023
 /// for bad values.
 pub fn assign_setting_value(
@@ -80,7 +92,7 @@ pub fn assign_setting_value(
 ) -> SqlResult<Assigned> {
     let value = match value {
         Some(v) => v.to_owned(),
-        None => default_value(name).unwrap_or_default(),
+        None => reset_value(&session.startup_settings, name).unwrap_or_default(),
     };
     assign(name, &value, &|n| session.settings.get(n).cloned())
 }
@@ -114,12 +126,14 @@ impl SessionCatalog {
         snapshot: &Snapshot,
         user: &str,
         settings: &BTreeMap<String, String>,
+        startup: BTreeMap<String, String>,
         runs: bool,
     ) -> SessionCatalog {
         SessionCatalog {
             snapshot: snapshot.clone(),
             user: user.to_owned(),
             settings: settings.clone(),
+            startup,
             model: OnceLock::new(),
             changes: Mutex::new(Vec::new()),
             runs,
@@ -181,10 +195,10 @@ impl CatalogAccess for SessionCatalog {
                 "SET requires parameter name",
             ));
         };
-        // A NULL value resets the parameter to its default.
+        // A NULL value resets the parameter (to its startup value).
         let value = match value {
             Some(v) => v.to_owned(),
-            None => default_value(name).unwrap_or_default(),
+            None => reset_value(&self.startup, name).unwrap_or_default(),
         };
         let a = assign(name, &value, &|n| self.setting(n))?;
         self.changes.lock().push(SettingChange {

@@ -6,6 +6,7 @@
 //! for that statement only.
 
 use crate::db::Session;
+use crate::sql::error::{SqlError, SqlState};
 use std::collections::BTreeMap;
 
 /// One change a statement made through `set_config`.
@@ -26,7 +27,9 @@ pub struct SettingsTx {
     at_begin: BTreeMap<String, String>,
     /// For each setting changed locally: the session-level value it hides
     /// (`None`: it had none), restored when the block ends.
-    hidden: BTreeMap<String, Option<String>>,
+    pub(super) hidden: BTreeMap<String, Option<String>>,
+    /// Open savepoints, oldest first (see `savepoint.rs`).
+    pub(super) savepoints: Vec<super::savepoint::Savepoint>,
 }
 
 impl Session {
@@ -36,6 +39,7 @@ impl Session {
             self.settings_tx = Some(SettingsTx {
                 at_begin: self.settings.clone(),
                 hidden: BTreeMap::new(),
+                savepoints: Vec::new(),
             });
         }
     }
@@ -56,6 +60,18 @@ impl Session {
                 Some(v) => self.settings.insert(key, v),
                 None => self.settings.remove(&key),
             };
+        }
+    }
+
+    /// A `SET LOCAL` begins (before its value is checked): outside a
+    /// transaction block PostgreSQL warns (25P01), and the change will
+    /// have no lasting effect.
+    pub fn starting_set_local(&mut self) {
+        if self.settings_tx.is_none() {
+            self.warnings.push(SqlError::new(
+                SqlState::NoActiveSqlTransaction,
+                "SET LOCAL can only be used in transaction blocks",
+            ));
         }
     }
 
@@ -104,8 +120,15 @@ mod tests {
     #[test]
     fn local_and_session_changes_in_blocks() {
         let mut s = Session::new("t");
+        s.starting_set_local();
         s.assign_setting("application_name", "stmt".into(), true);
         assert_eq!(app(&s), "", "a local change outside a block ends at once");
+        assert_eq!(s.warnings.len(), 1, "SET LOCAL outside a block warns");
+        assert_eq!(s.warnings[0].state.code(), "25P01");
+        s.begin_settings_block();
+        s.starting_set_local();
+        assert_eq!(s.warnings.len(), 1, "inside a block it does not");
+        s.end_settings_block(true);
         s.begin_settings_block();
         s.assign_setting("application_name", "sess".into(), false);
         s.assign_setting("application_name", "loc".into(), true);
