@@ -196,3 +196,141 @@ async fn parameter_casts_are_named_after_their_type() {
     })
     .await;
 }
+
+/// Asserts `sql` fails with `state` and exactly `message`.
+fn assert_error(db: &Db, s: &mut Session, sql: &str, state: SqlState, message: &str) {
+    let e = error_of(db, s, sql);
+    assert_eq!((e.state, e.message.as_str()), (state, message), "{sql}");
+}
+
+#[test]
+fn a_condition_that_is_not_boolean_names_its_clause_and_type() {
+    let (db, _dir, mut s) = open();
+    for (sql, message) in [
+        (
+            "SELECT count(*) FROM users WHERE age + 1",
+            "argument of WHERE must be type boolean, not type integer",
+        ),
+        (
+            "SELECT count(*) FROM users WHERE id",
+            "argument of WHERE must be type boolean, not type text",
+        ),
+        (
+            "SELECT count(*) FROM users WHERE city = 'x' AND age",
+            "argument of AND must be type boolean, not type integer",
+        ),
+        (
+            "SELECT count(*) FROM users WHERE age > 3 OR city || 'a'",
+            "argument of OR must be type boolean, not type text",
+        ),
+        (
+            "SELECT count(*) FROM users WHERE NOT age",
+            "argument of NOT must be type boolean, not type integer",
+        ),
+        (
+            "SELECT count(*) FROM users WHERE age IS NOT FALSE",
+            "argument of IS NOT FALSE must be type boolean, not type integer",
+        ),
+        (
+            "SELECT count(*) FROM users WHERE 1 + 1",
+            "argument of WHERE must be type boolean, not type integer",
+        ),
+        (
+            "SELECT count(*) FROM users u WHERE (SELECT u.age + 1)",
+            "argument of WHERE must be type boolean, not type integer",
+        ),
+        (
+            "SELECT x FROM (VALUES (1)) v(x) WHERE x + 1",
+            "argument of WHERE must be type boolean, not type integer",
+        ),
+        (
+            "SELECT x FROM (VALUES (1)) v(x) GROUP BY x HAVING count(*)",
+            "argument of HAVING must be type boolean, not type bigint",
+        ),
+    ] {
+        assert_error(&db, &mut s, sql, SqlState::DatatypeMismatch, message);
+    }
+    assert_error(
+        &db,
+        &mut s,
+        "SELECT count(*) FROM users WHERE 'maybe'",
+        SqlState::InvalidTextRepresentation,
+        "invalid input syntax for type boolean: \"maybe\"",
+    );
+}
+
+#[test]
+fn group_by_and_order_by_constants_are_positions_or_errors() {
+    let (db, _dir, mut s) = open();
+    for from in ["users", "(VALUES (1)) v(age)"] {
+        for (clause, what) in [
+            ("GROUP BY", "'a'"),
+            ("GROUP BY", "1.5"),
+            ("ORDER BY", "NULL"),
+        ] {
+            assert_error(
+                &db,
+                &mut s,
+                &format!("SELECT age FROM {from} {clause} {what}"),
+                SqlState::SyntaxError,
+                &format!("non-integer constant in {clause}"),
+            );
+        }
+        for (clause, k) in [("GROUP BY", "5"), ("GROUP BY", "-1"), ("ORDER BY", "0")] {
+            assert_error(
+                &db,
+                &mut s,
+                &format!("SELECT age FROM {from} {clause} {k}"),
+                SqlState::InvalidColumnReference,
+                &format!("{clause} position {k} is not in select list"),
+            );
+        }
+    }
+}
+
+#[test]
+fn create_in_a_system_schema_is_refused_as_postgres_refuses_it() {
+    let (db, _dir, mut s) = open();
+    for schema in ["pg_toast", "pg_catalog"] {
+        let e = error_of(
+            &db,
+            &mut s,
+            &format!("CREATE TABLE {schema}.t (a INT PRIMARY KEY)"),
+        );
+        assert_eq!(e.state, SqlState::InsufficientPrivilege);
+        assert_eq!(
+            e.message,
+            format!("permission denied to create \"{schema}.t\"")
+        );
+        assert_eq!(
+            e.detail.as_deref(),
+            Some("System catalog modifications are currently disallowed.")
+        );
+    }
+    assert_error(
+        &db,
+        &mut s,
+        "CREATE TABLE pg_catalog.pg_class (a INT PRIMARY KEY)",
+        SqlState::DuplicateTable,
+        "relation \"pg_class\" already exists",
+    );
+}
+
+#[test]
+fn operator_signatures_and_oid_arithmetic_fail_as_in_postgres() {
+    let (db, _dir, mut s) = open();
+    let e = error_of(&db, &mut s, "SELECT '+(int,int,int)'::regoperator");
+    assert_eq!(e.state.code(), "54023");
+    assert_eq!(e.message, "too many arguments");
+    assert_eq!(
+        e.hint.as_deref(),
+        Some("Provide two argument types for operator.")
+    );
+    assert_error(
+        &db,
+        &mut s,
+        "SELECT oid + 1 FROM pg_class LIMIT 1",
+        SqlState::UndefinedFunction,
+        "operator does not exist: oid + integer",
+    );
+}

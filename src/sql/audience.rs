@@ -218,7 +218,7 @@ pub fn select_audience(
     };
     let leaf = match &having {
         Some(h) => {
-            let b = ctx.bind(h, &scope)?;
+            let b = super::predicate::bind_condition(ctx, h, &scope, "HAVING")?;
             super::relation::filter(leaf, &b, ctx.eval, ctx.cancel)?
         }
         None => leaf,

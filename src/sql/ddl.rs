@@ -1,6 +1,7 @@
 //! Data definition: tables, columns, views, materialized views, comments.
 
 mod drop;
+mod target;
 
 pub use drop::drop;
 
@@ -144,19 +145,13 @@ pub fn create_table(store: &Store, ct: &CreateTable) -> SqlResult<String> {
         ));
     }
     let (schema, name) = table_name(&ct.name)?;
-    drop::check_schema(schema.as_deref())?;
-    read_only::refuse_system_schema(schema.as_deref(), &name)?;
-    check_name(&name)?;
+    let schema = schema.as_deref();
+    target::check_schema(schema)?;
     let snapshot = store.snapshot();
-    if snapshot.table(&name).is_some() || Catalog::new(&snapshot).view(&name).is_some() {
-        if ct.if_not_exists {
-            return Ok("CREATE TABLE".into());
-        }
-        return Err(SqlError::new(
-            SqlState::DuplicateTable,
-            format!("relation \"{name}\" already exists"),
-        ));
+    if ct.if_not_exists && target::exists(&snapshot, schema, &name) {
+        return Ok("CREATE TABLE".into());
     }
+    check_name(&name)?;
     let mut key: Option<(String, KeyType)> = None;
     let mut table_pk: Option<String> = None;
     for c in &ct.constraints {
@@ -202,6 +197,10 @@ pub fn create_table(store: &Store, ct: &CreateTable) -> SqlResult<String> {
             columns.push((col_name, column_type(&c.data_type)?));
         }
     }
+    // PostgreSQL checks the name and the schema's permission after the
+    // column definitions.
+    target::check_new(&snapshot, schema, &name)?;
+    target::check_permission(schema, &name)?;
     let Some((key_name, key_type)) = key else {
         return Err(SqlError::new(
             SqlState::InvalidTableDefinition,
@@ -385,30 +384,29 @@ fn fold_ident_part(p: &sqlparser::ast::ObjectNamePart) -> String {
 
 /// `CREATE [MATERIALIZED] VIEW`. The query runs once to validate it.
 pub fn create_view(store: &Store, ctx: &QueryCtx<'_>, cv: &CreateView) -> SqlResult<String> {
-    let (schema, name) = table_name(&cv.name)?;
-    drop::check_schema(schema.as_deref())?;
-    read_only::refuse_system_schema(schema.as_deref(), &name)?;
-    check_name(&name)?;
+    let (schema_name, name) = table_name(&cv.name)?;
+    let schema = schema_name.as_deref();
+    target::check_schema(schema)?;
     let tag = if cv.materialized {
         "CREATE MATERIALIZED VIEW"
     } else {
         "CREATE VIEW"
     };
     let snapshot = store.snapshot();
-    let exists = snapshot.table(&name).is_some() || Catalog::new(&snapshot).view(&name).is_some();
-    if exists && !cv.or_replace {
-        if cv.if_not_exists {
-            return Ok(tag.into());
-        }
-        return Err(SqlError::new(
-            SqlState::DuplicateTable,
-            format!("relation \"{name}\" already exists"),
-        ));
+    let exists = target::exists(&snapshot, schema, &name);
+    if exists && !cv.or_replace && cv.if_not_exists {
+        return Ok(tag.into());
     }
+    check_name(&name)?;
     if !cv.columns.is_empty() {
         return Err(SqlError::unsupported("column lists in CREATE VIEW"));
     }
+    // PostgreSQL analyses the query before it looks at the name.
     super::select::run_query(ctx, &cv.query)?;
+    if exists && (!cv.or_replace || !read_only::is_user_schema(schema)) {
+        target::check_new(&snapshot, schema, &name)?;
+    }
+    target::check_permission(schema, &name)?;
     let sql = cv.query.to_string();
     if cv.materialized {
         let (base, filter) = materializable(ctx, &cv.query)?;

@@ -72,6 +72,8 @@ pub enum SqlState {
     ProgramLimitExceeded,
     /// 54001 statement_too_complex
     StatementTooComplex,
+    /// 54023 too_many_arguments
+    TooManyArguments,
     /// 53200 out_of_memory
     OutOfMemory,
     /// 53100 disk_full
@@ -161,6 +163,7 @@ impl SqlState {
             FeatureNotSupported => "0A000",
             ProgramLimitExceeded => "54000",
             StatementTooComplex => "54001",
+            TooManyArguments => "54023",
             OutOfMemory => "53200",
             DiskFull => "53100",
             QueryCanceled => "57014",

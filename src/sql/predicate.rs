@@ -1,4 +1,5 @@
-//! Compiling a `WHERE` clause on an audience table into a bitmap [`Pred`].
+//! Compiling a `WHERE` clause on an audience table into a bitmap [`Pred`]
+//! (and, for the relational layer, typing a condition: [`bind_condition`]).
 //!
 //! Each comparison must put a column on one side and a constant expression
 //! (literals, parameters, `now()`, `CURRENT_DATE`, `± INTERVAL` …) on the
@@ -183,6 +184,26 @@ pub(super) fn unsupported(e: &Expr) -> SqlError {
     )
 }
 
+/// Binds the condition of `clause` (`WHERE`, `HAVING`) on the relational
+/// layer: an untyped literal or parameter is read as a boolean
+/// (`WHERE 't'`), anything else must be boolean (42804 `argument of WHERE
+/// must be type boolean, not type integer`), as in PostgreSQL.
+pub(crate) fn bind_condition(
+    ctx: &crate::sql::select::QueryCtx<'_>,
+    e: &Expr,
+    scope: &dyn crate::sql::scalar::Scope,
+    clause: &str,
+) -> SqlResult<crate::sql::scalar::BoundExpr> {
+    let bound = match untyped_as_boolean(e) {
+        Some(cast) => ctx.bind(&cast, scope)?,
+        None => ctx.bind(e, scope)?,
+    };
+    if bound.ty != DataType::Bool {
+        return Err(not_boolean(clause, bound.ty));
+    }
+    Ok(bound)
+}
+
 /// Compiles a WHERE expression.
 ///
 /// Comparisons of a column with a constant become bitmap leaves directly;
@@ -191,12 +212,20 @@ pub(super) fn unsupported(e: &Expr) -> SqlError {
 /// ([`per_value`]), then as a predicate evaluated row by row on the rows
 /// the rest of the filter leaves ([`row_wise`]).
 pub fn compile(ctx: &dyn PredContext, e: &Expr) -> SqlResult<Pred> {
-    match compile_on_bitmaps(ctx, e) {
+    compile_as(ctx, e, "WHERE")
+}
+
+/// [`compile`] for an operand of `context` (`WHERE`, `AND`, `NOT`,
+/// `IS TRUE` …), the clause PostgreSQL names when the operand is not
+/// boolean (42804 `argument of AND must be type boolean, not type
+/// integer`).
+fn compile_as(ctx: &dyn PredContext, e: &Expr, context: &str) -> SqlResult<Pred> {
+    match compile_on_bitmaps(ctx, e, context) {
         Err(err) if err.state == SqlState::FeatureNotSupported => {
             if let Some(pred) = per_value::compile(ctx, e)? {
                 return Ok(pred);
             }
-            if let Some(pred) = row_wise::compile(ctx, e)? {
+            if let Some(pred) = row_wise::compile(ctx, e, context)? {
                 return Ok(pred);
             }
             Err(err)
@@ -205,41 +234,87 @@ pub fn compile(ctx: &dyn PredContext, e: &Expr) -> SqlResult<Pred> {
     }
 }
 
+/// The 42804 error for a `context` operand of type `ty`.
+pub(super) fn not_boolean(context: &str, ty: DataType) -> SqlError {
+    SqlError::mismatch(format!(
+        "argument of {context} must be type boolean, not type {}",
+        ty.name()
+    ))
+}
+
+/// `CAST(e AS boolean)` when `e` is an untyped literal or parameter
+/// (`'t'`, `NULL`, `$1`), which PostgreSQL coerces to the boolean a
+/// condition needs (`WHERE 'yes'` is true, `WHERE 'a'` is 22P02); `None`
+/// for anything else.
+pub(crate) fn untyped_as_boolean(e: &Expr) -> Option<Expr> {
+    use sqlparser::ast::{CastKind, DataType as AstType, Value};
+    let mut inner = e;
+    while let Expr::Nested(x) = inner {
+        inner = x;
+    }
+    let Expr::Value(v) = inner else {
+        return None;
+    };
+    match &v.value {
+        Value::SingleQuotedString(_)
+        | Value::EscapedStringLiteral(_)
+        | Value::DollarQuotedString(_)
+        | Value::Null
+        | Value::Placeholder(_) => Some(Expr::Cast {
+            kind: CastKind::Cast,
+            expr: Box::new(inner.clone()),
+            data_type: AstType::Boolean,
+            format: None,
+        }),
+        _ => None,
+    }
+}
+
 /// Compiles `e` into bitmap leaves only (comparisons with constants).
-fn compile_on_bitmaps(ctx: &dyn PredContext, e: &Expr) -> SqlResult<Pred> {
+fn compile_on_bitmaps(ctx: &dyn PredContext, e: &Expr, context: &str) -> SqlResult<Pred> {
     match e {
-        Expr::Nested(inner) => compile(ctx, inner),
+        Expr::Nested(inner) => compile_as(ctx, inner, context),
         Expr::BinaryOp {
             left,
             op: BinaryOperator::And,
             right,
-        } => Ok(Pred::And(vec![compile(ctx, left)?, compile(ctx, right)?])),
+        } => Ok(Pred::And(vec![
+            compile_as(ctx, left, "AND")?,
+            compile_as(ctx, right, "AND")?,
+        ])),
         Expr::BinaryOp {
             left,
             op: BinaryOperator::Or,
             right,
-        } => Ok(Pred::Or(vec![compile(ctx, left)?, compile(ctx, right)?])),
+        } => Ok(Pred::Or(vec![
+            compile_as(ctx, left, "OR")?,
+            compile_as(ctx, right, "OR")?,
+        ])),
         Expr::UnaryOp {
             op: UnaryOperator::Not,
             expr,
-        } => Ok(Pred::Not(Box::new(compile(ctx, expr)?))),
-        Expr::IsTrue(inner) => Ok(Pred::IsTrue(Box::new(compile(ctx, inner)?))),
-        Expr::IsFalse(inner) => Ok(Pred::IsFalse(Box::new(compile(ctx, inner)?))),
-        Expr::IsNotTrue(inner) => Ok(Pred::Not(Box::new(Pred::IsTrue(Box::new(compile(
-            ctx, inner,
+        } => Ok(Pred::Not(Box::new(compile_as(ctx, expr, "NOT")?))),
+        Expr::IsTrue(inner) => Ok(Pred::IsTrue(Box::new(compile_as(ctx, inner, "IS TRUE")?))),
+        Expr::IsFalse(inner) => Ok(Pred::IsFalse(Box::new(compile_as(ctx, inner, "IS FALSE")?))),
+        Expr::IsNotTrue(inner) => Ok(Pred::Not(Box::new(Pred::IsTrue(Box::new(compile_as(
+            ctx,
+            inner,
+            "IS NOT TRUE",
         )?))))),
-        Expr::IsNotFalse(inner) => Ok(Pred::Not(Box::new(Pred::IsFalse(Box::new(compile(
-            ctx, inner,
+        Expr::IsNotFalse(inner) => Ok(Pred::Not(Box::new(Pred::IsFalse(Box::new(compile_as(
+            ctx,
+            inner,
+            "IS NOT FALSE",
         )?))))),
         Expr::IsUnknown(inner) => {
-            let p = compile(ctx, inner)?;
+            let p = compile_as(ctx, inner, "IS UNKNOWN")?;
             Ok(Pred::And(vec![
                 Pred::Not(Box::new(Pred::IsTrue(Box::new(p.clone())))),
                 Pred::Not(Box::new(Pred::IsFalse(Box::new(p)))),
             ]))
         }
         Expr::IsNotUnknown(inner) => {
-            let p = compile(ctx, inner)?;
+            let p = compile_as(ctx, inner, "IS NOT UNKNOWN")?;
             Ok(Pred::Or(vec![
                 Pred::IsTrue(Box::new(p.clone())),
                 Pred::IsFalse(Box::new(p)),
@@ -279,18 +354,24 @@ fn compile_on_bitmaps(ctx: &dyn PredContext, e: &Expr) -> SqlResult<Pred> {
                     col: c.id,
                     value: true,
                 }),
-                Some(ColRef::Tag(c)) => Err(SqlError::mismatch(format!(
-                    "argument of WHERE must be type boolean, not type {}",
-                    DataType::of_column(c.ty).name()
+                Some(ColRef::Tag(c)) => Err(not_boolean(context, DataType::of_column(c.ty))),
+                Some(ColRef::Key) => Err(not_boolean(
+                    context,
+                    match ctx.table().schema().key_type {
+                        crate::index::KeyType::BigInt => DataType::Int8,
+                        crate::index::KeyType::Text => DataType::Text,
+                    },
+                )),
+                None => Err(SqlError::mismatch(format!(
+                    "argument of {context} must be type boolean"
                 ))),
-                _ => Err(SqlError::mismatch("argument of WHERE must be type boolean")),
             }
         }
-        Expr::BinaryOp { left, op, right } => compile_binary(ctx, e, left, op, right),
+        Expr::BinaryOp { left, op, right } => compile_binary(ctx, e, left, op, right, context),
         Expr::In {
             target: InTarget::Subquery(_),
             ..
-        } if is_constant(ctx, e) => const_pred(ctx, e),
+        } if is_constant(ctx, e) => const_pred_as(ctx, e, context),
         Expr::In {
             expr,
             target,
@@ -365,20 +446,27 @@ fn compile_on_bitmaps(ctx: &dyn PredContext, e: &Expr) -> SqlResult<Pred> {
             let all = matches!(e, Expr::AllOp { .. });
             subquery::any_all(ctx, e, left, compare_op, right, all)
         }
-        _ if is_constant(ctx, e) => const_pred(ctx, e),
+        _ if is_constant(ctx, e) => const_pred_as(ctx, e, context),
         _ => Err(unsupported(e)),
     }
 }
 
 /// A condition without columns of the table, evaluated once.
 pub(super) fn const_pred(ctx: &dyn PredContext, e: &Expr) -> SqlResult<Pred> {
-    match ctx.eval_const(e)? {
+    const_pred_as(ctx, e, "WHERE")
+}
+
+/// [`const_pred`] for an operand of `context`; an untyped literal is read
+/// as a boolean (`WHERE 'yes'`), as PostgreSQL coerces it.
+fn const_pred_as(ctx: &dyn PredContext, e: &Expr, context: &str) -> SqlResult<Pred> {
+    let value = match untyped_as_boolean(e) {
+        Some(cast) => ctx.eval_const(&cast)?,
+        None => ctx.eval_const(e)?,
+    };
+    match value {
         (Datum::Bool(b), _) => Ok(Pred::Const(Some(b))),
-        (Datum::Null, _) => Ok(Pred::Const(None)),
-        (_, ty) => Err(SqlError::mismatch(format!(
-            "argument of WHERE must be type boolean, not type {}",
-            ty.name()
-        ))),
+        (Datum::Null, DataType::Bool) => Ok(Pred::Const(None)),
+        (_, ty) => Err(not_boolean(context, ty)),
     }
 }
 
@@ -419,6 +507,7 @@ fn compile_binary(
     left: &Expr,
     op: &BinaryOperator,
     right: &Expr,
+    context: &str,
 ) -> SqlResult<Pred> {
     let cmp = match op {
         BinaryOperator::Eq => Some(CompareOp::Eq),
@@ -451,7 +540,7 @@ fn compile_binary(
                 Pred::AnyValue { col: c.id, values }
             })
         }
-        _ if is_constant(ctx, e) => const_pred(ctx, e),
+        _ if is_constant(ctx, e) => const_pred_as(ctx, e, context),
         _ => Err(unsupported(e)),
     }
 }

@@ -476,14 +476,31 @@ fn name_and_args(s: &str) -> SqlResult<(&str, Vec<&str>)> {
     Ok((s[..open].trim(), args))
 }
 
+/// The most arguments a function takes (PostgreSQL's `FUNC_MAX_ARGS`).
+const FUNC_MAX_ARGS: usize = 100;
+
+/// The type of each argument in order, by `type_oid`; 54023 at the
+/// argument past [`FUNC_MAX_ARGS`], as PostgreSQL's
+/// `parseNameAndArgTypes`.
+fn arg_types(args: &[&str], type_oid: impl Fn(&str) -> SqlResult<i64>) -> SqlResult<Vec<i64>> {
+    let mut out = Vec::with_capacity(args.len().min(FUNC_MAX_ARGS));
+    for a in args {
+        if out.len() >= FUNC_MAX_ARGS {
+            return Err(SqlError::new(
+                SqlState::TooManyArguments,
+                "too many arguments",
+            ));
+        }
+        out.push(type_oid(a)?);
+    }
+    Ok(out)
+}
+
 /// `regprocedurein`: `name(type, …)`.
 pub(super) fn regprocedure_in(s: &str) -> SqlResult<i64> {
     let (name, args) = name_and_args(s)?;
     let name = function_name(name)?;
-    let types = args
-        .iter()
-        .map(|a| type_name::type_oid(a))
-        .collect::<SqlResult<Vec<i64>>>()?;
+    let types = arg_types(&args, type_name::type_oid)?;
     PROCS
         .iter()
         .find(|p| Some(p.name) == name.as_deref() && p.args == types.as_slice())
@@ -533,24 +550,25 @@ pub(super) fn regoper_in(s: &str) -> SqlResult<i64> {
 /// `regoperatorin`: `name(lefttype, righttype)`, `NONE` for a missing side.
 pub(super) fn regoperator_in(s: &str) -> SqlResult<i64> {
     let (name, args) = name_and_args(s)?;
-    let [l, r] = args.as_slice() else {
-        return Err(if args.len() < 2 {
-            SqlError::new(SqlState::UndefinedParameter, "missing argument")
-                .with_hint("Use NONE to denote the missing argument of a unary operator.")
-        } else {
-            // PostgreSQL's 54023 (too_many_arguments) is not in `SqlState`.
-            SqlError::new(SqlState::ProgramLimitExceeded, "too many arguments")
-                .with_hint("Provide two argument types for operator.")
-        });
-    };
-    let side = |a: &str| {
+    // PostgreSQL resolves every type before it counts them (`+(a,b,c)` is
+    // 42704 for `a`), and only one type is a missing argument.
+    let types = arg_types(&args, |a| {
         if a.eq_ignore_ascii_case("none") {
             Ok(0)
         } else {
             type_name::type_oid(a)
         }
+    })?;
+    let [l, r] = types.as_slice() else {
+        return Err(if types.len() == 1 {
+            SqlError::new(SqlState::UndefinedParameter, "missing argument")
+                .with_hint("Use NONE to denote the missing argument of a unary operator.")
+        } else {
+            SqlError::new(SqlState::TooManyArguments, "too many arguments")
+                .with_hint("Provide two argument types for operator.")
+        });
     };
-    let (l, r) = (side(l)?, side(r)?);
+    let (l, r) = (*l, *r);
     let name = operator_name(name)?;
     OPERATORS
         .iter()
@@ -595,6 +613,11 @@ mod tests {
         assert_eq!(code(regoperator_in("+(int4,int4)")), Ok(551));
         assert_eq!(code(regoperator_in("+(integer, integer)")), Ok(551));
         assert_eq!(code(regoperator_in("+(int4)")), Err("42P02"));
+        assert_eq!(code(regoperator_in("+(int4,int4,int4)")), Err("54023"));
+        assert_eq!(code(regoperator_in("+()")), Err("54023"));
+        assert_eq!(code(regoperator_in("+(a,b,c)")), Err("42704"));
+        let many = vec!["int4"; 101].join(",");
+        assert_eq!(code(regprocedure_in(&format!("abs({many})"))), Err("54023"));
         assert_eq!(regproc_name(1299).as_deref(), Some("now"));
         assert_eq!(regproc_name(870).as_deref(), Some("pg_catalog.lower"));
         assert_eq!(regprocedure_name(870).as_deref(), Some("lower(text)"));

@@ -7,7 +7,7 @@ use super::groups::resolve_group_by;
 use crate::sql::error::{SqlError, SqlResult, SqlState};
 use crate::sql::predicate::fold_ident;
 use crate::sql::project_set::{calls_srf, expand, has_srf};
-use crate::sql::relation::Relation;
+use crate::sql::relation::{Relation, RowKey};
 use crate::sql::scalar::Scope as _;
 use crate::sql::select::QueryCtx;
 use crate::sql::types::{DataType, Datum};
@@ -93,7 +93,9 @@ pub fn aggregate_relation(
         args.push((arg, filter));
     }
     // Group rows.
-    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    // Groups are told apart by value as PostgreSQL's equality does (`0 =
+    // -0`, NaN = NaN, numeric `1.0 = 1.00`); each shows its first row's key.
+    let mut index: std::collections::BTreeMap<RowKey, usize> = std::collections::BTreeMap::new();
     let mut keys: Vec<Vec<Datum>> = Vec::new();
     let mut states: Vec<Vec<Accumulator>> = Vec::new();
     let fresh = || -> Vec<Accumulator> {
@@ -113,11 +115,11 @@ pub fn aggregate_relation(
             .iter()
             .map(|g| eval(g, row))
             .collect::<SqlResult<Vec<_>>>()?;
-        let k = format!("{key:?}");
-        let gi = match index.get(&k) {
-            Some(i) => *i,
-            None => {
-                index.insert(k, keys.len());
+        let gi = match index.entry(RowKey(key)) {
+            std::collections::btree_map::Entry::Occupied(o) => *o.get(),
+            std::collections::btree_map::Entry::Vacant(v) => {
+                let key = v.key().0.clone();
+                v.insert(keys.len());
                 keys.push(key);
                 states.push(fresh());
                 keys.len() - 1
@@ -195,7 +197,7 @@ pub fn aggregate_relation(
     };
     let leaf = match &having {
         Some(h) => {
-            let b = ctx.bind(h, &gscope)?;
+            let b = crate::sql::predicate::bind_condition(ctx, h, &gscope, "HAVING")?;
             crate::sql::relation::filter(leaf.clone(), &b, ctx.eval, ctx.cancel)?
         }
         None => leaf.clone(),

@@ -62,7 +62,7 @@ pub(crate) fn check_schema(schema: Option<&str>) -> SqlResult<()> {
 /// [`check_schema`] for a name that must already exist: PostgreSQL's
 /// `pg_toast` schema exists too (audb has no relation in it), so a name
 /// there is missing (42P01), not in a missing schema.
-fn check_existing_schema(schema: Option<&str>) -> SqlResult<()> {
+pub(super) fn check_existing_schema(schema: Option<&str>) -> SqlResult<()> {
     match schema {
         Some(TOAST_SCHEMA) => Ok(()),
         _ => check_schema(schema),

@@ -32,7 +32,7 @@ use super::{ColRef, PredContext, any_outside_subqueries, column_ref};
 use crate::exec::filter::Pred;
 use crate::index::TagKind;
 use crate::index::bsi::{BsiRef, CompareOp};
-use crate::sql::error::{SqlError, SqlResult, SqlState};
+use crate::sql::error::{SqlResult, SqlState};
 use crate::sql::scalar::{self, BoundExpr, EvalContext};
 use crate::sql::types::Datum;
 use crate::storage::{ColumnId, ColumnRead, ColumnSchema, NumericShard, TableSnapshot};
@@ -170,9 +170,8 @@ impl Outcomes<'_> {
         match scalar::eval(&self.bound, &[d], self.eval)? {
             Datum::Bool(b) => Ok(Some(b)),
             Datum::Null => Ok(None),
-            other => Err(SqlError::mismatch(format!(
-                "argument of WHERE must be type boolean, not {other:?}"
-            ))),
+            // The bound expression is boolean (checked in `compile`).
+            _ => Err(super::not_boolean("WHERE", self.bound.ty)),
         }
     }
 

@@ -40,8 +40,9 @@ pub struct RowBinding {
 
 /// Compiles `e` into a column-to-column comparison or a row-by-row
 /// predicate, or `None` (a subquery inside, or a form the scalar layer
-/// does not support either).
-pub(super) fn compile(ctx: &dyn PredContext, e: &Expr) -> SqlResult<Option<Pred>> {
+/// does not support either); 42804 naming `context` (`WHERE`, `AND` …)
+/// when `e` is not boolean.
+pub(super) fn compile(ctx: &dyn PredContext, e: &Expr, context: &str) -> SqlResult<Option<Pred>> {
     if let Some(p) = compare_columns(ctx, e)? {
         return Ok(Some(p));
     }
@@ -59,10 +60,7 @@ pub(super) fn compile(ctx: &dyn PredContext, e: &Expr) -> SqlResult<Option<Pred>
         Err(err) => return Err(err),
     };
     if binding.expr.ty != DataType::Bool {
-        return Err(SqlError::mismatch(format!(
-            "argument of WHERE must be type boolean, not type {}",
-            binding.expr.ty.name()
-        )));
+        return Err(super::not_boolean(context, binding.expr.ty));
     }
     let predicate = RowPredicate::new(
         binding.expr,

@@ -366,6 +366,7 @@ pub(super) fn call(func: CatalogFunc, args: &[Datum], ctx: &EvalContext) -> SqlR
         },
         C::ToReg(kind) => match functions::reg_lookup(kind, text_arg(args, 0).unwrap_or(""), cat) {
             Ok(Some(oid)) => Datum::Int(oid),
+            Err(e) if to_reg_raises(kind, &e) => return Err(e),
             _ => Datum::Null,
         },
         C::Format => Datum::Null,
@@ -426,6 +427,22 @@ pub(super) fn call(func: CatalogFunc, args: &[Datum], ctx: &EvalContext) -> SqlR
             Datum::Bool(regex_match(s, p, case_insensitive)? != negated)
         }
     })
+}
+
+/// Whether `to_regoperator` and its kin raise `e` rather than return NULL:
+/// PostgreSQL 15 returns NULL only for an object (or schema) that is not
+/// there, and raises malformed input (22P02, 42601), a wrong argument
+/// count (54023, 42P02) and, in a signature, an unknown argument type
+/// (42704: `to_regprocedure('abs(nosuch)')`).
+fn to_reg_raises(kind: RegKind, e: &SqlError) -> bool {
+    match e.state {
+        SqlState::InvalidTextRepresentation
+        | SqlState::SyntaxError
+        | SqlState::TooManyArguments
+        | SqlState::UndefinedParameter => true,
+        SqlState::UndefinedObject => matches!(kind, RegKind::Procedure | RegKind::Operator),
+        _ => false,
+    }
 }
 
 /// `quote_ident` (PostgreSQL's `quote_identifier`): double-quotes an

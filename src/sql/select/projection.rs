@@ -6,12 +6,13 @@ use super::QueryCtx;
 pub use super::column_name::default_name;
 use super::from::table_name;
 use super::scope::{RelScope, positional_ref};
+use crate::sql::aggregates::groups::constant_position;
 use crate::sql::aggregates::replace_group_refs;
 use crate::sql::error::{SqlError, SqlResult, SqlState};
 use crate::sql::predicate::fold_ident;
 use crate::sql::relation::{self, Relation, SortKey};
 use crate::sql::scalar::{self, BoundExpr, Scope};
-use sqlparser::ast::{Expr, GroupByExpr, OrderBy, OrderByKind, Select, SelectItem, Value};
+use sqlparser::ast::{Expr, GroupByExpr, OrderBy, OrderByKind, Select, SelectItem};
 
 /// One select-list entry before binding.
 pub struct Item {
@@ -80,24 +81,10 @@ pub fn finish_select(
     let mut keys = Vec::new();
     for (i, (e, desc, nulls_first)) in order_by.iter().enumerate() {
         // An output column by ordinal or by name, else an input expression.
-        let target = match e {
-            Expr::Value(v) => match &v.value {
-                Value::Number(n, _) => {
-                    let k: usize = n
-                        .parse()
-                        .map_err(|_| SqlError::syntax("non-integer constant in ORDER BY"))?;
-                    if k == 0 || k > visible {
-                        return Err(SqlError::new(
-                            SqlState::InvalidColumnReference,
-                            format!("ORDER BY position {k} is not in select list"),
-                        ));
-                    }
-                    Some(k - 1)
-                }
-                _ => None,
-            },
-            Expr::Identifier(id) => output_named(&bound[..visible], &fold_ident(id))?,
-            _ => None,
+        let target = match (constant_position(e, "ORDER BY"), e) {
+            (Some(k), _) => Some(ordinal(k?, visible)?),
+            (None, Expr::Identifier(id)) => output_named(&bound[..visible], &fold_ident(id))?,
+            (None, _) => None,
         };
         let col = match target {
             Some(c) => c,
@@ -132,6 +119,18 @@ pub fn finish_select(
         row.truncate(visible);
     }
     Ok(rel)
+}
+
+/// The 0-based output column of `ORDER BY k` over `len` columns (42P10
+/// when there is none).
+fn ordinal(k: i64, len: usize) -> SqlResult<usize> {
+    match usize::try_from(k) {
+        Ok(k) if k >= 1 && k <= len => Ok(k - 1),
+        _ => Err(SqlError::new(
+            SqlState::InvalidColumnReference,
+            format!("ORDER BY position {k} is not in select list"),
+        )),
+    }
 }
 
 /// The output column an `ORDER BY name` means: the one so named (42702
@@ -220,20 +219,12 @@ fn output_column_keys(
 ) -> Option<SqlResult<Vec<SortKey>>> {
     let mut out = Vec::with_capacity(keys.len());
     for (e, descending, nulls_first) in keys {
-        let index = match e {
-            Expr::Value(v) => match &v.value {
-                Value::Number(n, _) => match n.parse::<usize>() {
-                    Ok(k) if k >= 1 && k <= rel.columns.len() => k - 1,
-                    _ => {
-                        return Some(Err(SqlError::new(
-                            SqlState::InvalidColumnReference,
-                            format!("ORDER BY position {n} is not in select list"),
-                        )));
-                    }
-                },
-                _ => return None,
+        let index = match (constant_position(e, "ORDER BY"), e) {
+            (Some(k), _) => match k.and_then(|k| ordinal(k, rel.columns.len())) {
+                Ok(i) => i,
+                Err(err) => return Some(Err(err)),
             },
-            Expr::Identifier(id) => {
+            (None, Expr::Identifier(id)) => {
                 let name = fold_ident(id);
                 let mut hits = rel
                     .columns
@@ -275,7 +266,7 @@ pub(super) fn select_relation(
                 columns: &rel.columns,
                 quals: &quals,
             };
-            let pred = ctx.bind(w, &scope)?;
+            let pred = crate::sql::predicate::bind_condition(ctx, w, &scope, "WHERE")?;
             relation::filter(rel, &pred, ctx.eval, ctx.cancel)?
         }
         None => rel,
