@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod count;
-mod row_columns;
+pub(crate) mod row_columns;
 pub mod row_wise;
 
 pub use row_wise::{RowPredicate, RowWise};

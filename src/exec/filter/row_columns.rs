@@ -1,6 +1,7 @@
-//! The column values a row-wise predicate reads, for one window of rows of
-//! one shard at a time, taken from the bitmaps column by column (as row
-//! output does) rather than row by row.
+//! The column values a row-wise predicate (and `UPDATE … SET col =
+//! <expression>`) reads, for one window of rows of one shard at a time,
+//! taken from the bitmaps column by column (as row output does) rather than
+//! row by row.
 //!
 //! Flag, numeric and categorical values come as small integer *codes*
 //! (`0`/`1`, the stored integer, the value's position in the column's
@@ -18,15 +19,25 @@ use roaring::RoaringBitmap;
 use std::sync::Arc;
 
 /// One column's values for the rows of a window (same order as the rows).
-pub(super) enum Batch {
+pub(crate) enum Batch {
     /// Codes; `None` is NULL.
     Codes(Vec<Option<i64>>),
     /// Datums.
     Datums(Vec<Datum>),
 }
 
+impl Batch {
+    /// The code of row `i` (`None` for datum batches).
+    pub(crate) fn code(&self, i: usize) -> Option<i64> {
+        match self {
+            Batch::Codes(c) => c.get(i).copied().flatten(),
+            Batch::Datums(_) => None,
+        }
+    }
+}
+
 /// Reads one column of one shard.
-pub(super) enum Reader {
+pub(crate) enum Reader {
     /// The key column.
     Key,
     /// A boolean column.
@@ -49,7 +60,7 @@ pub(super) enum Reader {
 
 impl Reader {
     /// A reader of `fetch` in `shard`.
-    pub(super) fn new(snap: &TableSnapshot, shard: u32, fetch: Fetch) -> SqlResult<Reader> {
+    pub(crate) fn new(snap: &TableSnapshot, shard: u32, fetch: Fetch) -> SqlResult<Reader> {
         Ok(match fetch {
             Fetch::Key => Reader::Key,
             Fetch::Tag(col, ty) => match ty.kind() {
@@ -73,7 +84,7 @@ impl Reader {
     }
 
     /// Whether the reader gives codes (not datums).
-    pub(super) fn coded(&self) -> bool {
+    pub(crate) fn coded(&self) -> bool {
         match self {
             Reader::Key => false,
             Reader::Flag { .. } | Reader::Numeric { .. } => true,
@@ -82,7 +93,7 @@ impl Reader {
     }
 
     /// The datum of a code this reader gave.
-    pub(super) fn decode(&self, code: Option<i64>) -> Datum {
+    pub(crate) fn decode(&self, code: Option<i64>) -> Datum {
         let Some(c) = code else {
             return Datum::Null;
         };
@@ -97,8 +108,16 @@ impl Reader {
         }
     }
 
+    /// The datum of row `i` of `batch`, which this reader gave.
+    pub(crate) fn datum(&self, batch: &Batch, i: usize) -> Datum {
+        match batch {
+            Batch::Codes(_) => self.decode(batch.code(i)),
+            Batch::Datums(d) => d.get(i).cloned().unwrap_or(Datum::Null),
+        }
+    }
+
     /// The values of `ids` (sorted; `rows` holds the same rows).
-    pub(super) fn read(
+    pub(crate) fn read(
         &mut self,
         snap: &TableSnapshot,
         ids: &[u32],
@@ -107,10 +126,12 @@ impl Reader {
         let pos = |r: u32| ids.binary_search(&r).ok();
         match self {
             Reader::Key => {
-                let mut out = Vec::with_capacity(ids.len());
-                for r in ids {
-                    out.push(snap.key_of_live(*r)?.map_or(Datum::Null, decode_key));
-                }
+                let mut out = vec![Datum::Null; ids.len()];
+                snap.keys_of_live(ids, &mut |i, k| {
+                    if let Some(slot) = out.get_mut(i) {
+                        *slot = decode_key(k);
+                    }
+                })?;
                 Ok(Batch::Datums(out))
             }
             Reader::Flag { not_null, trues } => Ok(Batch::Codes(

@@ -30,11 +30,10 @@
 //! a whole. Between windows the statement's cancellation and timeout are
 //! checked; windows and value groups are charged to its memory budget.
 
-mod columns;
-
 use super::{Target, assignment_column, target};
 use crate::catalog;
 use crate::exec::filter::Pred;
+use crate::exec::filter::row_columns::{Batch, Reader};
 use crate::exec::rows::{Fetch, select_shards};
 use crate::index::{ColumnType, KeyType, TagKind, Value};
 use crate::sql::error::{SqlError, SqlResult, SqlState};
@@ -42,7 +41,6 @@ use crate::sql::scalar::{self, BoundExpr, Func, ScalarExpr, Scope};
 use crate::sql::select::{QueryCtx, where_pred};
 use crate::sql::types::{DataType, Datum};
 use crate::storage::{ColumnId, ColumnRead, Store, TableSnapshot, WriteBatch, WriteOp};
-use columns::{Batch, Reader};
 use roaring::RoaringBitmap;
 use sqlparser::ast::{Expr, Update, Visit, Visitor};
 use std::cell::RefCell;
