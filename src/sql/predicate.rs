@@ -23,8 +23,8 @@ use subquery::compile_in;
 
 mod compare;
 mod like;
-mod per_value;
-mod row_wise;
+pub(crate) mod per_value;
+pub(crate) mod row_wise;
 mod subquery;
 
 pub use like::like_match;

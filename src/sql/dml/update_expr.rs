@@ -31,12 +31,13 @@
 //! checked; windows and value groups are charged to its memory budget.
 
 use super::{Target, assignment_column, target};
-use crate::catalog;
 use crate::exec::filter::Pred;
 use crate::exec::filter::row_columns::{Batch, Reader};
 use crate::exec::rows::{Fetch, select_shards};
-use crate::index::{ColumnType, KeyType, TagKind, Value};
+use crate::index::{ColumnType, TagKind, Value};
 use crate::sql::error::{SqlError, SqlResult, SqlState};
+use crate::sql::predicate::per_value::VOLATILE;
+use crate::sql::predicate::row_wise::{intern, table_column};
 use crate::sql::scalar::{self, BoundExpr, Func, ScalarExpr, Scope};
 use crate::sql::select::{QueryCtx, where_pred};
 use crate::sql::types::{DataType, Datum};
@@ -61,20 +62,6 @@ const DISTINCT_MAX: usize = 1 << 16;
 /// Memory charged per value group besides its value: the map entries and
 /// the bitmap's header.
 const GROUP_BYTES: u64 = 160;
-
-/// Function names whose result may change between calls: those
-/// expressions are evaluated for every row.
-const VOLATILE: &[&str] = &[
-    "random",
-    "setseed",
-    "nextval",
-    "setval",
-    "currval",
-    "set_config",
-    "timeofday",
-    "gen_random_uuid",
-    "clock_timestamp",
-];
 
 /// One `SET col = expression`.
 struct Assign {
@@ -503,38 +490,8 @@ impl Scope for TableScope<'_> {
                 format!("missing FROM-clause entry for table \"{q}\""),
             ));
         }
-        let schema = self.table.schema();
-        let (fetch, ty) = if name == schema.key_name {
-            let ty = match schema.key_type {
-                KeyType::BigInt => DataType::Int8,
-                KeyType::Text => DataType::Text,
-            };
-            (Fetch::Key, ty)
-        } else {
-            match schema.column(name) {
-                Some(c) if !catalog::is_hidden(&c.name) => {
-                    (Fetch::Tag(c.id, c.ty), DataType::of_column(c.ty))
-                }
-                _ => {
-                    let shown = match qualifier {
-                        Some(q) => format!("{q}.{name}"),
-                        None => format!("\"{name}\""),
-                    };
-                    return Err(SqlError::new(
-                        SqlState::UndefinedColumn,
-                        format!("column {shown} does not exist"),
-                    ));
-                }
-            }
-        };
-        let mut columns = self.columns.borrow_mut();
-        let index = match columns.iter().position(|f| *f == fetch) {
-            Some(i) => i,
-            None => {
-                columns.push(fetch);
-                columns.len() - 1
-            }
-        };
+        let (fetch, ty) = table_column(self.table, qualifier, name)?;
+        let index = intern(&mut self.columns.borrow_mut(), fetch);
         self.used.borrow_mut().push(index);
         Ok((index, ty))
     }

@@ -58,8 +58,9 @@ pub(super) const RANGES_MAX: usize = 64;
 const SAMPLE_ROWS: usize = 4096;
 
 /// Function names whose result may change between calls: evaluating them
-/// once per value instead of once per row would change the answer.
-const VOLATILE: &[&str] = &[
+/// once per value instead of once per row would change the answer (also
+/// used by `UPDATE … SET col = <expression>`).
+pub(crate) const VOLATILE: &[&str] = &[
     "random",
     "setseed",
     "nextval",
@@ -68,6 +69,7 @@ const VOLATILE: &[&str] = &[
     "set_config",
     "timeofday",
     "gen_random_uuid",
+    "clock_timestamp",
 ];
 
 /// Compiles `e` when it reads exactly one column of the table, or `None`.

@@ -142,6 +142,50 @@ fn has_subquery(e: &Expr) -> bool {
     e.visit(&mut Find).is_break()
 }
 
+/// The column `name` of an audience table as a fetch and its SQL type:
+/// the key or a visible tag column, else 42703 (`qualifier` only shapes
+/// the message).
+pub(crate) fn table_column(
+    table: &crate::storage::TableSnapshot,
+    qualifier: Option<&str>,
+    name: &str,
+) -> SqlResult<(Fetch, DataType)> {
+    let schema = table.schema();
+    if name == schema.key_name {
+        let ty = match schema.key_type {
+            KeyType::BigInt => DataType::Int8,
+            KeyType::Text => DataType::Text,
+        };
+        return Ok((Fetch::Key, ty));
+    }
+    match schema.column(name) {
+        Some(c) if !catalog::is_hidden(&c.name) => {
+            Ok((Fetch::Tag(c.id, c.ty), DataType::of_column(c.ty)))
+        }
+        _ => {
+            let shown = match qualifier {
+                Some(q) => format!("{q}.{name}"),
+                None => format!("\"{name}\""),
+            };
+            Err(SqlError::new(
+                SqlState::UndefinedColumn,
+                format!("column {shown} does not exist"),
+            ))
+        }
+    }
+}
+
+/// The position of `fetch` in `columns`, appended if new.
+pub(crate) fn intern(columns: &mut Vec<Fetch>, fetch: Fetch) -> usize {
+    match columns.iter().position(|f| *f == fetch) {
+        Some(i) => i,
+        None => {
+            columns.push(fetch);
+            columns.len() - 1
+        }
+    }
+}
+
 /// The table's columns as a row: each column the expression references
 /// gets the next position, in order of first reference.
 struct TableScope<'a> {
@@ -159,39 +203,8 @@ impl Scope for TableScope<'_> {
                 format!("missing FROM-clause entry for table \"{q}\""),
             ));
         }
-        let schema = self.ctx.table().schema();
-        let (fetch, ty) = if name == schema.key_name {
-            let ty = match schema.key_type {
-                KeyType::BigInt => DataType::Int8,
-                KeyType::Text => DataType::Text,
-            };
-            (Fetch::Key, ty)
-        } else {
-            match schema.column(name) {
-                Some(c) if !catalog::is_hidden(&c.name) => {
-                    (Fetch::Tag(c.id, c.ty), DataType::of_column(c.ty))
-                }
-                _ => {
-                    let shown = match qualifier {
-                        Some(q) => format!("{q}.{name}"),
-                        None => format!("\"{name}\""),
-                    };
-                    return Err(SqlError::new(
-                        SqlState::UndefinedColumn,
-                        format!("column {shown} does not exist"),
-                    ));
-                }
-            }
-        };
-        let mut columns = self.columns.borrow_mut();
-        let index = match columns.iter().position(|f| *f == fetch) {
-            Some(i) => i,
-            None => {
-                columns.push(fetch);
-                columns.len() - 1
-            }
-        };
-        Ok((index, ty))
+        let (fetch, ty) = table_column(self.ctx.table(), qualifier, name)?;
+        Ok((intern(&mut self.columns.borrow_mut(), fetch), ty))
     }
 }
 
